@@ -1,0 +1,48 @@
+"""The answer-strategy extension point: how a prompt is run on one case."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from autotune.llm.base import BaseLLM
+from autotune.llm.types import Completion, Message, SamplingParams
+from autotune.prompt import Prompt
+
+
+@dataclass
+class StrategyResult:
+    """The final answer of one case, with every model call it took.
+
+    Attributes:
+        output: The text metrics score.
+        completions: Every completion the strategy made, in order.
+        trace: Named intermediate steps (``draft``, ``critique``, ``final``) for display.
+    """
+
+    output: str
+    completions: list[Completion] = field(default_factory=list)
+    trace: list[tuple[str, str]] = field(default_factory=list)
+
+
+class BaseStrategy(abc.ABC):
+    """Turns (prompt, case inputs) into a final answer using one or more model calls."""
+
+    name: str = "strategy"
+
+    @abc.abstractmethod
+    async def run(
+        self,
+        llm: BaseLLM,
+        prompt: Prompt,
+        inputs: Mapping[str, Any],
+        params: SamplingParams,
+    ) -> StrategyResult:
+        """Answer one case."""
+
+
+def messages_as_text(messages: Sequence[Message]) -> str:
+    """Chat messages as readable text (``[role]`` headers), for tables and meta-prompts."""
+    return "\n\n".join(f"[{m.role}]\n{m.content}" for m in messages)

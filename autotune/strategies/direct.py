@@ -1,0 +1,27 @@
+"""The ``direct`` strategy: one model call with the rendered prompt."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from autotune.llm.base import BaseLLM
+from autotune.llm.types import SamplingParams
+from autotune.prompt import Prompt
+from autotune.strategies.base import BaseStrategy, StrategyResult
+
+
+class DirectStrategy(BaseStrategy):
+    """Send ``prompt.render(inputs)`` and use the reply as the answer."""
+
+    name = "direct"
+
+    async def run(
+        self,
+        llm: BaseLLM,
+        prompt: Prompt,
+        inputs: Mapping[str, Any],
+        params: SamplingParams,
+    ) -> StrategyResult:
+        completion = await llm.aexecute(prompt.render(inputs), params)
+        return StrategyResult(completion.text, [completion])
