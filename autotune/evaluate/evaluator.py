@@ -1,0 +1,249 @@
+"""The evaluator: run one prompt over many cases concurrently and score every answer.
+
+It knows prompts, cases, metrics, strategies and the LLM layer, and nothing of search or
+tracking: it returns plain :class:`EvalResult` objects.
+
+Concurrency uses a fixed pool of ``concurrency`` worker coroutines that pull case indices
+from one shared iterator. That bounds in-flight cases exactly like a semaphore, without
+creating a task (and a semaphore wait) per case, which keeps harness overhead per case
+to a few microseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import time
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from typing import Any
+
+from autotune.bench.case import Case
+from autotune.errors import BudgetExceeded, ConfigError, DataError, UserInputError
+from autotune.evaluate.results import CaseResult, EvalResult
+from autotune.llm.base import BaseLLM
+from autotune.llm.types import SamplingParams
+from autotune.metrics.base import MetricSet, Score
+from autotune.prompt import Prompt
+from autotune.strategies import BaseStrategy, StrategyResult, get_strategy, messages_as_text
+
+ProgressCallback = Callable[[CaseResult], None]
+
+
+class EvalBudgetExceeded(BudgetExceeded):
+    """A budget ran out during an evaluation; ``partial`` holds the finished cases.
+
+    It is a :class:`BudgetExceeded`, so callers that stop on budgets need no change.
+    """
+
+    def __init__(self, cause: BudgetExceeded, partial: EvalResult) -> None:
+        super().__init__(cause.resource, cause.limit, cause.used)
+        self.partial = partial
+
+
+class Evaluator:
+    """Scores prompts on cases with one model and one metric set.
+
+    Args:
+        llm: The model that answers the cases.
+        metrics: The benchmark's weighted metrics.
+        params: Sampling parameters of every call.
+        concurrency: Most cases in flight at once.
+        progress: Called with each finished row (in completion order), e.g. to advance
+            a progress bar or to keep rows as they come.
+        confidence: Coverage of the bootstrap interval of the mean.
+        n_resamples: Bootstrap resamples.
+        seed: Bootstrap seed.
+    """
+
+    def __init__(
+        self,
+        llm: BaseLLM,
+        metrics: MetricSet,
+        *,
+        params: SamplingParams | None = None,
+        concurrency: int = 8,
+        progress: ProgressCallback | None = None,
+        confidence: float = 0.95,
+        n_resamples: int = 2000,
+        seed: int = 0,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        self.llm = llm
+        self.metrics = metrics
+        self.params = params or SamplingParams()
+        self.concurrency = concurrency
+        self.progress = progress
+        self.confidence = confidence
+        self.n_resamples = n_resamples
+        self.seed = seed
+
+    def evaluate(self, prompt: Prompt, cases: Sequence[Case]) -> EvalResult:
+        """Blocking form of :meth:`aevaluate`; also works inside a running event loop."""
+        return run_sync(self.aevaluate(prompt, cases))
+
+    async def aevaluate(self, prompt: Prompt, cases: Sequence[Case]) -> EvalResult:
+        """Run ``prompt`` on every case and aggregate the scores.
+
+        A case whose model call fails is recorded with ``error`` set and score 0.
+
+        Raises:
+            DataError: There are no cases, or a case lacks a field the prompt needs.
+            ConfigError: The prompt names an unknown strategy or has a bad demo.
+            EvalBudgetExceeded: A budget ran out; ``.partial`` has the finished rows.
+        """
+        cases = tuple(cases)
+        check_cases(prompt, cases)
+        strategy = get_strategy(prompt.strategy)
+        slots: list[CaseResult | None] = [None] * len(cases)
+        started = time.perf_counter()
+        try:
+            await self._run_workers(strategy, prompt, cases, slots)
+        except BudgetExceeded as exc:
+            finished = [row for row in slots if row is not None]
+            raise EvalBudgetExceeded(exc, self._aggregate(finished, started)) from exc
+        return self._aggregate([row for row in slots if row is not None], started)
+
+    async def _run_workers(
+        self,
+        strategy: BaseStrategy,
+        prompt: Prompt,
+        cases: tuple[Case, ...],
+        slots: list[CaseResult | None],
+    ) -> None:
+        pending: Iterator[int] = iter(range(len(cases)))
+
+        async def worker() -> None:
+            for index in pending:  # shared iterator: each index is taken exactly once
+                row = await self._run_case(strategy, prompt, cases[index])
+                slots[index] = row
+                if self.progress is not None:
+                    self.progress(row)
+
+        count = min(self.concurrency, len(cases))
+        workers = [asyncio.ensure_future(worker()) for _ in range(count)]
+        try:
+            await asyncio.gather(*workers)
+        except BaseException:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            raise
+
+    async def _run_case(self, strategy: BaseStrategy, prompt: Prompt, case: Case) -> CaseResult:
+        started = time.perf_counter()
+        try:
+            result = await strategy.run(self.llm, prompt, case.inputs, self.params)
+        except (BudgetExceeded, UserInputError):
+            raise
+        except Exception as exc:  # any backend failure is one failed case, not a failed run
+            return _error_row(prompt, case, exc, time.perf_counter() - started)
+        latency = time.perf_counter() - started
+        try:
+            weighted, scores = self.metrics.score(result.output, case)
+        except Exception as exc:  # a broken metric must not lose the finished answers
+            row = _error_row(prompt, case, exc, latency)
+            row.output, row.trace = result.output, result.trace
+            return row
+        return _scored_row(prompt, case, result, weighted, scores, latency)
+
+    def _aggregate(self, rows: list[CaseResult], started: float) -> EvalResult:
+        return EvalResult.from_rows(
+            rows,
+            self.metrics.names,
+            wall_s=time.perf_counter() - started,
+            confidence=self.confidence,
+            n_resamples=self.n_resamples,
+            seed=self.seed,
+        )
+
+
+def check_cases(prompt: Prompt, cases: Sequence[Case]) -> None:
+    """Fail early, with the case's source, when a case cannot fill the prompt.
+
+    Raises:
+        DataError: No cases, or a case lacks a field of the prompt's user template.
+        ConfigError: A demo lacks a field of the prompt's user template.
+    """
+    if not cases:
+        raise DataError("no cases to evaluate")
+    needed = prompt.fields()
+    for number, demo in enumerate(prompt.demos, start=1):
+        missing_in_demo = needed.difference(demo.input_dict())
+        if missing_in_demo:
+            raise ConfigError(
+                f"demo {number} has no value for the prompt's placeholder",
+                field=sorted(missing_in_demo)[0],
+            )
+    for case in cases:
+        missing = needed.difference(case.inputs)
+        if missing:
+            file, _, line = case.source.rpartition(":")
+            raise DataError(
+                f"case {case.id!r} has no value for the prompt's placeholder",
+                file=file or case.source or None,
+                line=int(line) if line.isdigit() else None,
+                field=sorted(missing)[0],
+            )
+
+
+def run_sync(coroutine: Coroutine[Any, Any, EvalResult]) -> EvalResult:
+    """Run a coroutine to completion from sync code, even under a running loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    # A loop already runs in this thread (a notebook, an async app): use a fresh loop
+    # in a helper thread instead of nesting loops.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def _scored_row(
+    prompt: Prompt,
+    case: Case,
+    result: StrategyResult,
+    weighted: float,
+    scores: dict[str, Score],
+    latency: float,
+) -> CaseResult:
+    reasons = [
+        f"{name}: {score.reason or f'scored {score.value:.2f}'}"
+        for name, score in scores.items()
+        if score.value < 1.0
+    ]
+    return CaseResult(
+        case_id=case.id,
+        inputs=_as_dict(case),
+        rendered=messages_as_text(prompt.render(case.inputs)),
+        output=result.output,
+        expected=case.expected,
+        score=weighted,
+        metric_scores={name: score.value for name, score in scores.items()},
+        reason="; ".join(reasons),
+        prompt_tokens=sum(c.prompt_tokens for c in result.completions),
+        completion_tokens=sum(c.completion_tokens for c in result.completions),
+        latency_s=latency,
+        calls=len(result.completions),
+        trace=result.trace,
+    )
+
+
+def _error_row(prompt: Prompt, case: Case, exc: Exception, latency: float) -> CaseResult:
+    message = f"{type(exc).__name__}: {exc}"
+    return CaseResult(
+        case_id=case.id,
+        inputs=_as_dict(case),
+        rendered=messages_as_text(prompt.render(case.inputs)),
+        output="",
+        expected=case.expected,
+        score=0.0,
+        reason=message,
+        latency_s=latency,
+        error=message,
+    )
+
+
+def _as_dict(case: Case) -> dict[str, Any]:
+    inputs = case.inputs
+    return inputs if isinstance(inputs, dict) else dict(inputs)
