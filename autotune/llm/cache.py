@@ -1,0 +1,226 @@
+"""A persistent response cache: the same request never pays twice.
+
+Answers are stored in SQLite (WAL mode, one connection shared under a lock) keyed by a
+SHA-256 of everything that decides the answer: backend, model, messages and every
+sampling parameter including ``sample_index``, so the n samples of one request at
+temperature > 0 stay distinct. A damaged cache file is moved aside and rebuilt with a
+warning; the cache never makes a model call fail.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from autotune.llm.base import BaseLLM, LLMWrapper
+from autotune.llm.types import Completion, Message, SamplingParams
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CACHE_PATH = Path(".autotune-cache") / "responses.sqlite"
+
+# Applied in order, each once; their names are recorded in `_migrations` (as simonw/llm
+# does), so a newer autotune can upgrade an older cache file in place.
+_MIGRATIONS: tuple[tuple[str, str], ...] = (
+    (
+        "001_responses",
+        """
+        CREATE TABLE responses (
+            key TEXT PRIMARY KEY,
+            backend TEXT NOT NULL,
+            model TEXT NOT NULL,
+            text TEXT NOT NULL,
+            finish_reason TEXT NOT NULL,
+            prompt_tokens INTEGER NOT NULL,
+            completion_tokens INTEGER NOT NULL,
+            latency_s REAL NOT NULL,
+            created_at REAL NOT NULL
+        )
+        """,
+    ),
+)
+
+_T = TypeVar("_T")
+
+
+def cache_key(llm: BaseLLM, messages: Sequence[Message], params: SamplingParams) -> str:
+    """The SHA-256 hex key of one request to one model."""
+    payload = {
+        "model": llm.cache_identity,
+        "messages": [m.to_dict() for m in messages],
+        "params": dataclasses.asdict(params),
+    }
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class ResponseStore:
+    """The SQLite file behind :class:`CachedLLM`; safe to share between threads."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        with self._lock:
+            self._guard(self._open, default=None)
+
+    def get(self, key: str) -> Completion | None:
+        """The stored answer for ``key``, or None."""
+        with self._lock:
+            return self._guard(lambda: self._select(key), default=None)
+
+    def put(self, key: str, backend: str, completion: Completion) -> None:
+        """Store an answer (the first answer for a key wins)."""
+        with self._lock:
+            self._guard(lambda: self._insert(key, backend, completion), default=None)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _select(self, key: str) -> Completion | None:
+        row = (
+            self._connection()
+            .execute(
+                "SELECT text, finish_reason, prompt_tokens, completion_tokens, latency_s, model "
+                "FROM responses WHERE key = ?",
+                (key,),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        text, finish_reason, prompt_tokens, completion_tokens, latency_s, model = row
+        return Completion(
+            text, finish_reason, prompt_tokens, completion_tokens, latency_s, model, cached=True
+        )
+
+    def _insert(self, key: str, backend: str, completion: Completion) -> None:
+        with self._connection() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    backend,
+                    completion.model,
+                    completion.text,
+                    completion.finish_reason,
+                    completion.prompt_tokens,
+                    completion.completion_tokens,
+                    completion.latency_s,
+                    time.time(),
+                ),
+            )
+
+    def _guard(self, operation: Callable[[], _T], default: _T) -> _T:
+        """Run ``operation``; on a damaged file rebuild once, on other errors skip the cache."""
+        try:
+            return operation()
+        except sqlite3.OperationalError as exc:  # locked, read-only, disk full: not damage
+            logger.warning("response cache %s unavailable for this call: %s", self.path, exc)
+            return default
+        except sqlite3.DatabaseError as exc:
+            self._quarantine(exc)
+        try:
+            return operation()
+        except sqlite3.Error as exc:
+            logger.warning("response cache %s unavailable for this call: %s", self.path, exc)
+            return default
+
+    def _open(self) -> None:
+        self._connection()
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                _migrate(conn)
+            except sqlite3.Error:
+                conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    def _quarantine(self, exc: sqlite3.DatabaseError) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+        logger.warning(
+            "response cache %s is damaged (%s); moved it to %s and starting a new one",
+            self.path,
+            exc,
+            aside,
+        )
+        for suffix in ("", "-wal", "-shm"):
+            part = self.path.with_name(self.path.name + suffix)
+            if part.exists():
+                part.replace(aside.with_name(aside.name + suffix))
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    with conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied REAL)")
+        done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
+        for name, sql in _MIGRATIONS:
+            if name not in done:
+                conn.execute(sql)
+                conn.execute("INSERT INTO _migrations VALUES (?, ?)", (name, time.time()))
+
+
+class CachedLLM(LLMWrapper):
+    """Answers repeated requests from a SQLite file instead of the inner model.
+
+    Args:
+        inner: The model whose answers are cached.
+        path: The SQLite file (created with its folder if missing), or a shared store.
+    """
+
+    def __init__(self, inner: BaseLLM, path: str | Path | ResponseStore = DEFAULT_CACHE_PATH):
+        super().__init__(inner)
+        self.store = path if isinstance(path, ResponseStore) else ResponseStore(path)
+
+    def __repr__(self) -> str:
+        return f"CachedLLM({self.inner!r}, path={str(self.store.path)!r})"
+
+    def execute(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
+        key = cache_key(self.inner, messages, params)
+        hit = self._lookup(key)
+        if hit is not None:
+            return hit
+        completion = self.inner.execute(messages, params)
+        self.store.put(key, self.inner.backend, completion)
+        return completion
+
+    async def aexecute(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
+        # SQLite lookups take microseconds, so they run inline; only the model call awaits.
+        key = cache_key(self.inner, messages, params)
+        hit = self._lookup(key)
+        if hit is not None:
+            return hit
+        completion = await self.inner.aexecute(messages, params)
+        self.store.put(key, self.inner.backend, completion)
+        return completion
+
+    def _lookup(self, key: str) -> Completion | None:
+        start = time.perf_counter()
+        hit = self.store.get(key)
+        if hit is None:
+            return None
+        return dataclasses.replace(hit, latency_s=time.perf_counter() - start)
+
+    def close(self) -> None:
+        self.store.close()
+        super().close()
