@@ -1,0 +1,223 @@
+"""Usage accounting and budgets: what the model calls cost, and when to stop.
+
+:class:`MeteredLLM` counts every call into a :class:`UsageMeter` and, with a
+:class:`Budget`, refuses a new call (raising :class:`BudgetExceeded`) once a limit is
+reached. Answers served from the response cache are free: they are counted apart and
+never use up a budget.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from autotune.errors import BudgetExceeded
+from autotune.llm.base import BaseLLM, LLMWrapper
+from autotune.llm.types import Completion, Message, SamplingParams
+
+logger = logging.getLogger(__name__)
+
+# Backends that run on the user's own machine cost nothing.
+FREE_BACKENDS = frozenset({"llama_cpp", "fake"})
+_PRICE_FILE = "model_prices_and_context_window_backup.json"
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A snapshot of a :class:`UsageMeter`."""
+
+    calls: int = 0
+    cached_calls: int = 0
+    failed_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    usd: float = 0.0
+    latency_s: float = 0.0
+    wall_s: float = 0.0
+
+    @property
+    def tokens(self) -> int:
+        """Prompt plus completion tokens of the paid (non-cached) calls."""
+        return self.prompt_tokens + self.completion_tokens
+
+
+class UsageMeter:
+    """Thread-safe running totals of model usage.
+
+    Only calls that reached a model count towards ``calls``, tokens and dollars;
+    cache hits are counted in ``cached_calls`` alone.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._started = time.monotonic()
+        self._usage = Usage()
+        self._in_flight = 0
+
+    def snapshot(self) -> Usage:
+        """The totals so far."""
+        with self._lock:
+            return dataclasses.replace(self._usage, wall_s=time.monotonic() - self._started)
+
+    def record(self, completion: Completion, usd: float = 0.0) -> None:
+        """Count one finished call."""
+        with self._lock:
+            self._add(completion, usd)
+
+    def reserve(self, budget: Budget | None) -> None:
+        """Claim a slot for one call, or raise if ``budget`` is already used up.
+
+        In-flight calls count against ``max_calls`` so concurrent callers cannot
+        overshoot it together.
+        """
+        with self._lock:
+            if budget is not None:
+                usage = dataclasses.replace(self._usage, wall_s=time.monotonic() - self._started)
+                budget.check(usage, in_flight=self._in_flight)
+            self._in_flight += 1
+
+    def release(self, completion: Completion | None, usd: float = 0.0) -> None:
+        """End a call begun with :meth:`reserve`; ``None`` means it failed."""
+        with self._lock:
+            self._in_flight -= 1
+            if completion is None:
+                self._usage = dataclasses.replace(
+                    self._usage, failed_calls=self._usage.failed_calls + 1
+                )
+            else:
+                self._add(completion, usd)
+
+    def _add(self, completion: Completion, usd: float) -> None:
+        u = self._usage
+        if completion.cached:
+            self._usage = dataclasses.replace(u, cached_calls=u.cached_calls + 1)
+            return
+        self._usage = dataclasses.replace(
+            u,
+            calls=u.calls + 1,
+            prompt_tokens=u.prompt_tokens + completion.prompt_tokens,
+            completion_tokens=u.completion_tokens + completion.completion_tokens,
+            usd=u.usd + usd,
+            latency_s=u.latency_s + completion.latency_s,
+        )
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Limits on model usage; ``None`` means unlimited.
+
+    Args:
+        max_calls: Model calls (cache hits excluded).
+        max_tokens: Prompt plus completion tokens.
+        max_usd: Estimated dollars.
+        max_wall_s: Seconds since the meter was created.
+    """
+
+    max_calls: int | None = None
+    max_tokens: int | None = None
+    max_usd: float | None = None
+    max_wall_s: float | None = None
+
+    def check(self, usage: Usage, in_flight: int = 0) -> None:
+        """Raise :class:`BudgetExceeded` if another call would go past a limit."""
+        if self.max_calls is not None and usage.calls + in_flight >= self.max_calls:
+            raise BudgetExceeded("calls", self.max_calls, usage.calls + in_flight)
+        if self.max_tokens is not None and usage.tokens >= self.max_tokens:
+            raise BudgetExceeded("tokens", self.max_tokens, usage.tokens)
+        if self.max_usd is not None and usage.usd >= self.max_usd:
+            raise BudgetExceeded("usd", self.max_usd, usage.usd)
+        if self.max_wall_s is not None and usage.wall_s >= self.max_wall_s:
+            raise BudgetExceeded("wall_s", self.max_wall_s, usage.wall_s)
+
+
+@cache
+def _price_table() -> dict[str, Any]:
+    """litellm's bundled price map, read from its JSON file without importing litellm.
+
+    Importing litellm takes seconds and, unless ``LITELLM_LOCAL_MODEL_COST_MAP`` is
+    set, goes online; the bundled file holds the same ``model_cost`` data.
+    """
+    spec = importlib.util.find_spec("litellm")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        price_file = Path(location) / _PRICE_FILE
+        if price_file.is_file():
+            table: dict[str, Any] = json.loads(price_file.read_text(encoding="utf-8"))
+            return table
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    try:
+        import litellm
+    except ImportError:
+        logger.warning("litellm is not installed; dollar costs are reported as 0")
+        return {}
+    return dict(litellm.model_cost)
+
+
+def price_usd(backend: str, model_id: str, prompt_tokens: int, completion_tokens: int) -> float:
+    """Estimated dollars of one call; 0 for local backends and models without a price."""
+    if backend in FREE_BACKENDS:
+        return 0.0
+    entry = _price_table().get(model_id)
+    if not isinstance(entry, dict):
+        return 0.0
+    return (
+        float(entry.get("input_cost_per_token") or 0.0) * prompt_tokens
+        + float(entry.get("output_cost_per_token") or 0.0) * completion_tokens
+    )
+
+
+class MeteredLLM(LLMWrapper):
+    """Counts the inner model's usage and enforces a budget before each call.
+
+    Args:
+        inner: The model to meter (usually a :class:`~autotune.llm.cache.CachedLLM`).
+        meter: Where totals go; a new one if omitted. Share one meter between models
+            to give them a common budget.
+        budget: Limits checked before each call.
+    """
+
+    def __init__(
+        self, inner: BaseLLM, meter: UsageMeter | None = None, budget: Budget | None = None
+    ) -> None:
+        super().__init__(inner)
+        self.meter = meter if meter is not None else UsageMeter()
+        self.budget = budget
+
+    def __repr__(self) -> str:
+        return f"MeteredLLM({self.inner!r}, budget={self.budget!r})"
+
+    def execute(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
+        self.meter.reserve(self.budget)
+        try:
+            completion = self.inner.execute(messages, params)
+        except BaseException:
+            self.meter.release(None)
+            raise
+        self.meter.release(completion, self._price(completion))
+        return completion
+
+    async def aexecute(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
+        self.meter.reserve(self.budget)
+        try:
+            completion = await self.inner.aexecute(messages, params)
+        except BaseException:
+            self.meter.release(None)
+            raise
+        self.meter.release(completion, self._price(completion))
+        return completion
+
+    def _price(self, completion: Completion) -> float:
+        if completion.cached:
+            return 0.0
+        return price_usd(
+            self.backend, self.model_id, completion.prompt_tokens, completion.completion_tokens
+        )
