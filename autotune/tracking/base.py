@@ -1,0 +1,136 @@
+"""The tracking extension point: a sink for runs, parameters, metrics and artifacts.
+
+The core never needs tracking. Code that logs takes a :class:`Tracker` and works the
+same with :class:`NullTracker` (tracking off) as with the MLflow one::
+
+    with tracker.start_run("study") as parent:
+        parent.log_params({"model": "smollm2"})
+        with tracker.start_run("trial-1", parent=parent.run_id) as child:
+            child.log_eval(result, prompt)
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from autotune.evaluate.results import EvalResult
+from autotune.prompt import Prompt
+from autotune.tracking._records import (
+    eval_metrics,
+    eval_params,
+    eval_table,
+    prompt_json,
+    prompt_markdown,
+)
+
+
+class TrackedRun(abc.ABC):
+    """One open run. ``run_id`` is empty when tracking is off."""
+
+    run_id: str = ""
+
+    @abc.abstractmethod
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Log parameters (values are stored as text)."""
+
+    @abc.abstractmethod
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        """Log numeric metrics, optionally at a step (e.g. a trial number)."""
+
+    @abc.abstractmethod
+    def log_text(self, text: str, artifact_file: str) -> None:
+        """Store ``text`` as an artifact file of the run."""
+
+    @abc.abstractmethod
+    def log_table(self, data: Mapping[str, Sequence[Any]], artifact_file: str) -> None:
+        """Store a column-oriented table (``{column: values}``) as a JSON artifact."""
+
+    @abc.abstractmethod
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        """Set tags on the run."""
+
+    def log_eval(
+        self,
+        result: EvalResult,
+        prompt: Prompt,
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Log one evaluation: params, aggregate metrics, the prompt, the case table."""
+        self.log_params({**eval_params(prompt, result), **(params or {})})
+        self.log_metrics(eval_metrics(result))
+        self.log_text(prompt_markdown(prompt), "prompt.md")
+        self.log_text(prompt_json(prompt), "prompt.json")
+        self.log_table(eval_table(result), "cases.json")
+
+
+class Tracker(abc.ABC):
+    """Opens runs in some tracking store."""
+
+    @abc.abstractmethod
+    def start_run(
+        self,
+        name: str,
+        *,
+        parent: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> contextlib.AbstractContextManager[TrackedRun]:
+        """Open a run (a child of run id ``parent`` if given); it ends with the block.
+
+        A block that raises marks the run failed; the exception propagates.
+        """
+
+    def log_eval(
+        self,
+        result: EvalResult,
+        prompt: Prompt,
+        *,
+        params: Mapping[str, Any] | None = None,
+        run_name: str = "eval",
+        tags: Mapping[str, str] | None = None,
+        parent_run_id: str | None = None,
+    ) -> str:
+        """Log one evaluation as its own run and return the run id."""
+        with self.start_run(run_name, parent=parent_run_id, tags=tags) as run:
+            run.log_eval(result, prompt, params)
+        return run.run_id
+
+
+class NullRun(TrackedRun):
+    """A run that records nothing."""
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        pass
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        pass
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        pass
+
+    def log_table(self, data: Mapping[str, Sequence[Any]], artifact_file: str) -> None:
+        pass
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        pass
+
+    def log_eval(
+        self, result: EvalResult, prompt: Prompt, params: Mapping[str, Any] | None = None
+    ) -> None:
+        pass  # skip building the table when nobody stores it
+
+
+class NullTracker(Tracker):
+    """Tracking turned off: same interface, no store, no cost."""
+
+    @contextlib.contextmanager
+    def start_run(
+        self,
+        name: str,
+        *,
+        parent: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> Iterator[TrackedRun]:
+        yield NullRun()

@@ -1,0 +1,198 @@
+"""MLflow as the tracking store: runs, params, metrics, prompt files and case tables.
+
+By default everything lives under ``./mlruns``: the run database in
+``mlruns/mlflow.db`` (SQLite) and artifacts in ``mlruns/artifacts``; ``make ui`` opens it.
+MLflow is imported only when a tracker is used, because importing it takes seconds.
+An explicit :class:`MlflowClient` is used instead of MLflow's global "active run", so
+several trackers (or threads) never share hidden state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from autotune.errors import BudgetExceeded
+from autotune.evaluate.results import EvalResult
+from autotune.prompt import Prompt
+from autotune.tracking._records import safe_key
+from autotune.tracking.base import TrackedRun, Tracker
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+DEFAULT_EXPERIMENT = "autotune"
+PARENT_RUN_TAG = "mlflow.parentRunId"
+_MAX_PARAM_LENGTH = 6000  # MLflow's limit on a param value
+_BATCH = 100  # MLflow's limit on params per log_batch call
+
+
+def default_tracking_uri() -> str:
+    """``sqlite:///<cwd>/mlruns/mlflow.db``: the local store ``make ui`` shows."""
+    return "sqlite:///" + (Path.cwd() / "mlruns" / "mlflow.db").as_posix()
+
+
+def resolve_tracking_uri(uri: str | None = None) -> str:
+    """``uri`` if given, else ``$MLFLOW_TRACKING_URI``, else :func:`default_tracking_uri`."""
+    return uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
+
+
+def artifact_root(tracking_uri: str) -> str | None:
+    """Where new experiments keep artifacts: ``artifacts/`` beside a SQLite database.
+
+    Other stores (servers, file stores) choose for themselves: None.
+    """
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix):
+        return None
+    database = Path(tracking_uri[len(prefix) :])
+    return (database.parent / "artifacts").resolve().as_uri()
+
+
+def ensure_experiment(client: MlflowClient, name: str, tracking_uri: str) -> str:
+    """The id of experiment ``name``, created (artifacts under the store) when new."""
+    from mlflow.exceptions import MlflowException
+
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return str(found.experiment_id)
+    try:
+        return str(client.create_experiment(name, artifact_location=artifact_root(tracking_uri)))
+    except MlflowException:
+        # Another process created it between our lookup and create.
+        found = client.get_experiment_by_name(name)
+        if found is None:
+            raise
+        return str(found.experiment_id)
+
+
+class MlflowRun(TrackedRun):
+    """An open MLflow run, logged to through an explicit client."""
+
+    def __init__(self, client: MlflowClient, run_id: str) -> None:
+        self.client = client
+        self.run_id = run_id
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        from mlflow.entities import Param
+
+        items = [Param(safe_key(k), _param_text(v)) for k, v in params.items()]
+        for start in range(0, len(items), _BATCH):
+            self.client.log_batch(self.run_id, params=items[start : start + _BATCH])
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        items = [Metric(safe_key(k), float(v), now, step or 0) for k, v in metrics.items()]
+        for start in range(0, len(items), _BATCH):
+            self.client.log_batch(self.run_id, metrics=items[start : start + _BATCH])
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        self.client.log_text(self.run_id, text, artifact_file)
+
+    def log_table(self, data: Mapping[str, Sequence[Any]], artifact_file: str) -> None:
+        self.client.log_table(self.run_id, data=dict(data), artifact_file=artifact_file)
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        from mlflow.entities import RunTag
+
+        items = [RunTag(k, str(v)) for k, v in tags.items()]
+        for start in range(0, len(items), _BATCH):
+            self.client.log_batch(self.run_id, tags=items[start : start + _BATCH])
+
+
+class MlflowTracker(Tracker):
+    """Logs runs into one MLflow experiment.
+
+    Args:
+        tracking_uri: The store; default :func:`resolve_tracking_uri`.
+        experiment: The experiment name; created when new.
+    """
+
+    def __init__(
+        self, tracking_uri: str | None = None, experiment: str = DEFAULT_EXPERIMENT
+    ) -> None:
+        self.tracking_uri = resolve_tracking_uri(tracking_uri)
+        self.experiment = experiment
+        self._client: MlflowClient | None = None
+        self._experiment_id = ""
+
+    @property
+    def client(self) -> MlflowClient:
+        """The MLflow client, connected (and the experiment ensured) on first use."""
+        if self._client is None:
+            from mlflow.tracking import MlflowClient
+
+            if self.tracking_uri.startswith("sqlite:///"):
+                # SQLite does not create the folder of its database file.
+                Path(self.tracking_uri[len("sqlite:///") :]).parent.mkdir(
+                    parents=True, exist_ok=True
+                )
+            client = MlflowClient(tracking_uri=self.tracking_uri)
+            self._experiment_id = ensure_experiment(client, self.experiment, self.tracking_uri)
+            self._client = client
+        return self._client
+
+    @property
+    def experiment_id(self) -> str:
+        _ = self.client
+        return self._experiment_id
+
+    @contextlib.contextmanager
+    def start_run(
+        self,
+        name: str,
+        *,
+        parent: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> Iterator[TrackedRun]:
+        client = self.client
+        all_tags = dict(tags or {})
+        if parent:
+            all_tags[PARENT_RUN_TAG] = parent
+        run = client.create_run(self._experiment_id, tags=all_tags, run_name=name)
+        run_id = str(run.info.run_id)
+        try:
+            yield MlflowRun(client, run_id)
+        except BudgetExceeded:  # a clean stop: what was logged stays valid
+            client.set_terminated(run_id, "KILLED")
+            raise
+        except Exception:
+            client.set_terminated(run_id, "FAILED")
+            raise
+        except BaseException:  # Ctrl-C, cancellation: stopped, not broken
+            client.set_terminated(run_id, "KILLED")
+            raise
+        client.set_terminated(run_id, "FINISHED")
+
+
+def log_eval(
+    result: EvalResult,
+    prompt: Prompt,
+    *,
+    params: Mapping[str, Any] | None = None,
+    run_name: str = "eval",
+    tags: Mapping[str, str] | None = None,
+    parent_run_id: str | None = None,
+    tracking_uri: str | None = None,
+    experiment: str = DEFAULT_EXPERIMENT,
+) -> str:
+    """Log one evaluation as an MLflow run and return its run id.
+
+    Params, metrics (mean, ci_low, ci_high, ``metric/<name>`` means, calls, tokens,
+    errors, wall_s), ``prompt.md``/``prompt.json`` and the per-case table ``cases.json``.
+    """
+    tracker = MlflowTracker(tracking_uri, experiment)
+    return tracker.log_eval(
+        result, prompt, params=params, run_name=run_name, tags=tags, parent_run_id=parent_run_id
+    )
+
+
+def _param_text(value: Any) -> str:
+    text = value if isinstance(value, str) else str(value)
+    return text[:_MAX_PARAM_LENGTH]
