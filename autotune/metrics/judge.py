@@ -155,7 +155,7 @@ class LLMJudge(BaseMetric):
 
 
 def _default_factory(model: str) -> BaseLLM:
-    from autotune.llm import load_llm  # type: ignore[attr-defined]
+    from autotune.llm import load_llm
 
     llm: BaseLLM = load_llm(model)
     return llm

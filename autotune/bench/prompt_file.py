@@ -1,0 +1,181 @@
+"""Prompt files: read and write a :class:`Prompt`, check it fits a benchmark.
+
+* ``.txt`` / ``.md``: the system text only; the user template is the suite's.
+* ``.toml`` / ``.yaml`` / ``.json``: the :meth:`Prompt.to_dict` shape — ``system``,
+  ``user_template``, ``demos`` (``inputs`` + ``output``), ``strategy``,
+  ``instruction_position``, ``name``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+import yaml
+
+from autotune.bench import _toml_write
+from autotune.bench._locate import parse_document, validation_error, with_line
+from autotune.bench.benchmark import Benchmark
+from autotune.errors import ConfigError
+from autotune.prompt import DEFAULT_USER_TEMPLATE, Demo, Prompt, template_fields
+
+TEXT_SUFFIXES = (".txt", ".md")
+STRUCTURED_SUFFIXES = (".toml", ".yaml", ".yml", ".json")
+
+
+class _DemoSpec(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    inputs: dict[str, Any]
+    output: str | int | float | bool
+
+
+class _PromptSpec(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    name: str = ""
+    system: str = ""
+    user_template: str | None = pydantic.Field(default=None, min_length=1)
+    demos: list[_DemoSpec] = []
+    strategy: str = pydantic.Field(default="direct", min_length=1)
+    instruction_position: Literal["system", "user"] = "system"
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError("prompt file not found", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read prompt file: {error}", file=str(path)) from None
+
+
+def _from_spec(spec: _PromptSpec, path: Path, default_user_template: str) -> Prompt:
+    template = spec.user_template or default_user_template
+    needed = template_fields(template)
+    for index, demo in enumerate(spec.demos):
+        missing = sorted(needed - set(demo.inputs))
+        if missing:
+            message = f"lacks {{{missing[0]}}}, which the user template needs"
+            raise ConfigError(message, file=str(path), field=f"demos[{index}].inputs")
+    return Prompt(
+        system=spec.system.strip(),
+        user_template=template,
+        demos=tuple(Demo.of(demo.inputs, str(demo.output)) for demo in spec.demos),
+        strategy=spec.strategy,
+        instruction_position=spec.instruction_position,
+        name=spec.name or path.stem,
+    )
+
+
+def load_prompt(path: str | Path, default_user_template: str = DEFAULT_USER_TEMPLATE) -> Prompt:
+    """Read a prompt file.
+
+    Args:
+        path: ``.txt``/``.md`` (system text) or ``.toml``/``.yaml``/``.json`` (full prompt).
+        default_user_template: The user template when the file sets none (the suite's).
+
+    Raises:
+        ConfigError: Unreadable file, bad syntax or an unknown/invalid key (names file,
+            line and field).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in TEXT_SUFFIXES + STRUCTURED_SUFFIXES:
+        message = f"unsupported prompt file type {suffix!r} (use .txt, .md, .toml, .yaml or .json)"
+        raise ConfigError(message, file=str(path))
+    text = _read(path)
+    if suffix in TEXT_SUFFIXES:
+        return Prompt(system=text.strip(), user_template=default_user_template, name=path.stem)
+    document = parse_document(path, text)
+    if not isinstance(document, dict):
+        raise ConfigError("a prompt file must hold a table of keys", file=str(path))
+    try:
+        spec = _PromptSpec.model_validate(document)
+    except pydantic.ValidationError as error:
+        raise validation_error(error, path, text) from None
+    try:
+        return _from_spec(spec, path, default_user_template)
+    except ConfigError as error:
+        raise with_line(error, path, text) from None
+
+
+def _render(prompt: Prompt, path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in TEXT_SUFFIXES:
+        lost = [
+            what
+            for what, present in (
+                ("demos", bool(prompt.demos)),
+                (f"strategy {prompt.strategy!r}", prompt.strategy != "direct"),
+                ("instruction_position 'user'", prompt.instruction_position != "system"),
+            )
+            if present
+        ]
+        if lost:
+            message = f"a {suffix} file holds only the system text; this prompt has {lost[0]}"
+            raise ConfigError(message + " (save as .toml or .json)", file=str(path))
+        return prompt.system.strip() + "\n"
+    data = prompt.to_dict()
+    if suffix == ".toml":
+        try:
+            return _toml_write.dumps(data)
+        except ValueError as error:
+            raise ConfigError(f"cannot write TOML: {error} (use .json)", file=str(path)) from None
+    if suffix == ".json":
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if suffix in (".yaml", ".yml"):
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    message = f"unsupported prompt file type {suffix!r} (use .txt, .md, .toml, .yaml or .json)"
+    raise ConfigError(message, file=str(path))
+
+
+def save_prompt(prompt: Prompt, path: str | Path) -> Path:
+    """Write ``prompt`` in the format its suffix names; :func:`load_prompt` reads it back.
+
+    The file is replaced atomically, so a crash never leaves half a prompt.
+
+    Raises:
+        ConfigError: The format cannot hold this prompt (demos in a ``.txt``).
+    """
+    path = Path(path)
+    text = _render(prompt, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def validate_prompt_fields(
+    prompt: Prompt, benchmark: Benchmark, *, prompt_file: str | Path | None = None
+) -> None:
+    """Check every case has the fields the prompt's user template needs.
+
+    Raises:
+        ConfigError: Names the prompt file, the ``user_template`` field, the missing
+            placeholder and the first case that lacks it.
+    """
+    needed = prompt.fields()
+    for case in benchmark.cases:
+        missing = sorted(needed - set(case.inputs))
+        if missing:
+            have = ", ".join(sorted(case.inputs)) or "none"
+            message = (
+                f"needs {{{missing[0]}}} but case {case.id} ({case.source}) has no such "
+                f"field (it has: {have})"
+            )
+            raise ConfigError(
+                message,
+                file=str(prompt_file) if prompt_file is not None else None,
+                field="user_template",
+            )
