@@ -41,7 +41,7 @@ def _string(text: str) -> str:
 
 
 def _key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else _string(key).replace("\n", "\\n")
+    return key if _BARE_KEY.match(key) else '"' + _escape(key, multiline=False) + '"'
 
 
 def _value(value: Any) -> str:
