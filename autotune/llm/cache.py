@@ -66,7 +66,7 @@ class ResponseStore:
     """The SQLite file behind :class:`CachedLLM`; safe to share between threads."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        self.path = Path(path).absolute()  # stays put if the working directory changes
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         with self._lock:

@@ -142,7 +142,7 @@ def load_llm(
     budget: Budget | None = None,
     timeout_s: float | None = None,
     max_retries: int | None = None,
-) -> BaseLLM:
+) -> MeteredLLM:
     """Build the model a model string names, wrapped in a response cache and a meter.
 
     Args:
@@ -160,7 +160,8 @@ def load_llm(
         max_retries: Retries for HTTP backends.
 
     Returns:
-        A :class:`~autotune.llm.accounting.MeteredLLM` around the (cached) model.
+        A :class:`~autotune.llm.accounting.MeteredLLM` (a :class:`BaseLLM`; its
+        ``meter`` holds the usage) around the (cached) model.
 
     Raises:
         ConfigError: A malformed model string (field ``model``).
