@@ -1,0 +1,76 @@
+"""The embedded SmolLM2: in-process, and behind the real OpenAI-compatible server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from llm_http_doubles import CountingProxy
+
+from autotune.errors import LLMError
+from autotune.llm import Message, SamplingParams, load_llm
+from autotune.llm.embedded import LlamaCppLLM, load_llama
+from autotune.llm.server import LocalServer
+
+QUESTION = [Message("user", "Name one colour.")]
+SHORT = SamplingParams(max_tokens=8)
+
+
+def test_unloadable_gguf_is_an_llm_error_naming_the_path(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.gguf"
+    bogus.write_bytes(b"GGUF but not really" * 10)
+    llm = LlamaCppLLM(bogus)
+    with pytest.raises(LLMError, match=str(bogus)):
+        llm.execute(QUESTION, SHORT)
+
+
+def test_missing_gguf_is_an_llm_error(tmp_path: Path) -> None:
+    with pytest.raises(LLMError, match="not found"):
+        LlamaCppLLM(tmp_path / "absent.gguf")
+
+
+@pytest.mark.embedded
+def test_embedded_call_returns_text_and_usage(embedded_gguf_path: Path) -> None:
+    llm = LlamaCppLLM(n_ctx=512)
+    assert llm.model_path == embedded_gguf_path
+    completion = llm.execute(QUESTION, SHORT)
+    assert completion.text.strip()
+    assert completion.prompt_tokens > 0
+    assert 0 < completion.completion_tokens <= 8
+    assert completion.finish_reason in {"stop", "length"}
+    # Loaded once per process: a second backend object shares the same model.
+    assert LlamaCppLLM(n_ctx=512).llama is llm.llama is load_llama(embedded_gguf_path, 512, None)
+    # Greedy decoding is deterministic.
+    assert llm.execute(QUESTION, SHORT).text == completion.text
+
+
+@pytest.mark.embedded
+def test_served_model_answers_through_openai_backend(local_server: LocalServer) -> None:
+    llm = load_llm(f"openai:smollm2@{local_server.base_url}", no_cache=True)
+    completion = llm.execute(QUESTION, SHORT)
+    assert completion.text.strip()
+    assert completion.completion_tokens > 0
+
+
+@pytest.mark.embedded
+def test_cache_replay_sends_zero_requests_to_the_server(
+    counting_proxy: CountingProxy, tmp_path: Path
+) -> None:
+    questions = [[Message("user", f"Say the number {n}.")] for n in range(3)]
+
+    def run() -> list[tuple[str, bool]]:
+        llm = load_llm(
+            f"openai:smollm2@{counting_proxy.base_url}", cache_path=tmp_path / "c.sqlite"
+        )
+        try:
+            return [(c.text, c.cached) for c in (llm.execute(q, SHORT) for q in questions)]
+        finally:
+            llm.close()
+
+    first = run()
+    assert counting_proxy.chat_requests == 3
+    assert not any(cached for _, cached in first)
+    replay = run()
+    assert counting_proxy.chat_requests == 3  # nothing reached the model
+    assert [text for text, _ in replay] == [text for text, _ in first]
+    assert all(cached for _, cached in replay)
