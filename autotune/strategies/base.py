@@ -20,11 +20,13 @@ class StrategyResult:
         output: The text metrics score.
         completions: Every completion the strategy made, in order.
         trace: Named intermediate steps (``draft``, ``critique``, ``final``) for display.
+        request: The messages of the first call, as sent (shown in result tables).
     """
 
     output: str
     completions: list[Completion] = field(default_factory=list)
     trace: list[tuple[str, str]] = field(default_factory=list)
+    request: list[Message] = field(default_factory=list)
 
 
 class BaseStrategy(abc.ABC):

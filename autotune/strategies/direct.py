@@ -23,5 +23,6 @@ class DirectStrategy(BaseStrategy):
         inputs: Mapping[str, Any],
         params: SamplingParams,
     ) -> StrategyResult:
-        completion = await llm.aexecute(prompt.render(inputs), params)
-        return StrategyResult(completion.text, [completion])
+        messages = prompt.render(inputs)
+        completion = await llm.aexecute(messages, params)
+        return StrategyResult(completion.text, [completion], request=messages)

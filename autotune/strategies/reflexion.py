@@ -74,7 +74,7 @@ class ReflexionStrategy(BaseStrategy):
             trace.append(("critique", critique.text))
             answer = _keep_if_empty(revised, answer)
         trace.append(("final", answer))
-        return StrategyResult(answer, completions, trace)
+        return StrategyResult(answer, completions, trace, messages)
 
     def critique_request(self, task: str, answer: str) -> list[Message]:
         """The messages asking for a critique of ``answer`` to ``task``."""

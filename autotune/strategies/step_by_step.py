@@ -68,7 +68,7 @@ class StepByStepStrategy(BaseStrategy):
         answer = extract_answer(reasoning.text)
         if answer is not None:
             trace.append(("final", answer))
-            return StrategyResult(answer, [reasoning], trace)
+            return StrategyResult(answer, [reasoning], trace, messages)
         follow_up = [
             *messages,
             Message("assistant", reasoning.text),
@@ -77,4 +77,4 @@ class StepByStepStrategy(BaseStrategy):
         final = await llm.aexecute(follow_up, params)
         answer = final.text.strip() or last_nonempty_line(reasoning.text)
         trace.append(("final", answer))
-        return StrategyResult(answer, [reasoning, final], trace)
+        return StrategyResult(answer, [reasoning, final], trace, messages)

@@ -232,3 +232,13 @@ def test_unknown_strategy_is_a_config_error() -> None:
     with pytest.raises(ConfigError) as caught:
         Evaluator(ScriptedLLM(), exact_only()).evaluate(prompt, make_cases(["a"]))
     assert caught.value.field == "strategy"
+
+
+def test_row_shows_the_request_a_strategy_actually_sent() -> None:
+    llm = ScriptedLLM(["thinking...\nAnswer: a"])
+    prompt = PROMPT.with_(strategy="step_by_step")
+    row = Evaluator(llm, exact_only()).evaluate(prompt, make_cases(["a"])).rows[0]
+    sent = llm.requests[0][0][-1].content
+    assert sent.startswith("Word: a\n\nThink step by step")
+    assert row.rendered.endswith(f"[user]\n{sent}")
+    assert (row.output, row.score, row.trace[-1]) == ("a", 1.0, ("final", "a"))

@@ -43,6 +43,7 @@ def test_direct_makes_one_call_with_the_rendered_prompt() -> None:
     result = run("direct", llm)
     assert (result.output, result.trace, len(result.completions)) == ("5", [], 1)
     assert llm.requests == [(PROMPT.render(INPUTS), PARAMS)]
+    assert result.request == PROMPT.render(INPUTS)
 
 
 def test_step_by_step_parses_the_answer_line_in_one_call() -> None:
@@ -54,6 +55,7 @@ def test_step_by_step_parses_the_answer_line_in_one_call() -> None:
     sent = llm.requests[0][0]
     assert sent[:-1] == PROMPT.render(INPUTS)[:-1]
     assert sent[-1].content.startswith("What is 2 + 3?\n\nThink step by step.")
+    assert result.request == sent
 
 
 def test_step_by_step_asks_for_the_final_answer_when_no_answer_line() -> None:
