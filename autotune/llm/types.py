@@ -1,0 +1,78 @@
+"""Plain value types of the LLM layer: messages in, a completion out."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat message."""
+
+    role: Role
+    content: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"role": self.role, "content": self.content}
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How to sample one completion.
+
+    ``sample_index`` tells apart the n samples of the same request at temperature > 0:
+    it is part of the cache key, and backends that take a seed derive it from
+    ``seed`` and ``sample_index`` so the samples differ.
+    """
+
+    temperature: float = 0.0
+    max_tokens: int = 256
+    top_p: float = 1.0
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    sample_index: int = 0
+
+    def with_(self, **changes: object) -> SamplingParams:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def effective_seed(self) -> int | None:
+        """The seed a backend should use for this sample, or None for its own."""
+        if self.seed is None:
+            return None if self.sample_index == 0 else self.sample_index
+        return self.seed + self.sample_index
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One model answer with its accounting."""
+
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float
+    model: str
+    cached: bool = False
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+Messages = Sequence[Message]
+
+
+def user(content: str) -> Message:
+    """Shorthand for a user message."""
+    return Message("user", content)
+
+
+def system(content: str) -> Message:
+    """Shorthand for a system message."""
+    return Message("system", content)
