@@ -10,6 +10,7 @@ several trackers (or threads) never share hidden state.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -133,6 +134,8 @@ class MlflowTracker(Tracker):
                 Path(self.tracking_uri[len("sqlite:///") :]).parent.mkdir(
                     parents=True, exist_ok=True
                 )
+            # A new store logs its schema migrations at INFO; that is noise on a terminal.
+            logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
             client = MlflowClient(tracking_uri=self.tracking_uri)
             self._experiment_id = ensure_experiment(client, self.experiment, self.tracking_uri)
             self._client = client
