@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from autotune.bench.case import Case
 from autotune.llm.fake import ScriptedLLM
-from autotune.metrics import BaseMetric, build_metric, extract_label
+from autotune.metrics import BaseMetric, FunctionMetric, build_metric, extract_label, parse_grade
 
 LABELS = ("positive", "negative", "sci_tech")
 SPECS: list[dict[str, Any]] = [
@@ -114,3 +114,30 @@ def test_json_object_scored_against_itself_is_perfect(value: dict[str, Any], wra
     assert build_metric({"name": "json_fields"}).score(output, case).value == 1.0
     schema = {"type": "object", "required": sorted(value)}
     assert build_metric({"name": "json_schema", "schema": schema}).score(output, case).value == 1.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    result=st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.integers(),
+        st.booleans(),
+        st.tuples(st.floats(allow_nan=True), st.text(max_size=10)),
+        st.text(max_size=5),
+        st.none(),
+    ),
+    output=st.text(max_size=50),
+)
+def test_custom_function_results_are_clamped_into_unit_interval(result: Any, output: str) -> None:
+    metric = FunctionMetric(lambda _output, _case: result, "user_fn")
+    score = metric.score(output, Case("c", {}, "x"))
+    assert 0.0 <= score.value <= 1.0
+    if isinstance(result, float) and result != result:  # NaN
+        assert score.value == 0.0 and "NaN" in score.reason
+
+
+@settings(max_examples=200, deadline=None)
+@given(reply=st.text(max_size=200), scale=st.sampled_from([(1, 5), (0, 10)]))
+def test_judge_grade_parsing_never_raises(reply: str, scale: tuple[int, int]) -> None:
+    value = parse_grade(reply, *scale)
+    assert value is None or 0.0 <= value <= 1.0
