@@ -103,7 +103,8 @@ def _make_case(
 ) -> Case:
     for name in sorted(required):
         _value(row, name, table)
-    reserved = {spec.expected, id_field, spec.split.column if spec.split else None}
+    split_column = spec.split.column if spec.split else None
+    reserved = {spec.expected, id_field, split_column}
     inputs = {name: value for name, value in row.values.items() if name not in reserved}
     case_id = str(_value(row, id_field, table)) if id_field else f"{table.path.stem}-{row.line}"
     return Case(
@@ -111,6 +112,7 @@ def _make_case(
         inputs=inputs,
         expected=_expected(row, spec, table),
         source=f"{table.path}:{row.line}",
+        meta={"split": row.values.get(split_column)} if split_column else {},
     )
 
 

@@ -95,6 +95,7 @@ def test_column_split(tmp_path: Path) -> None:
     assert [c.inputs["q"] for c in bench.split("validation")] == ["c"]
     assert [c.inputs["q"] for c in bench.split("test")] == ["b"]
     assert "part" not in bench.cases[0].inputs and bench.cases[0].id == "d-1"
+    assert bench.cases[1].meta == {"split": "Test"}
 
 
 def expect_config_error(suite: Path, text: str) -> ConfigError:
