@@ -69,6 +69,7 @@ class ResponseStore:
         self.path = Path(path).absolute()  # stays put if the working directory changes
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._warned = False
         with self._lock:
             self._guard(self._open, default=None)
 
@@ -123,19 +124,27 @@ class ResponseStore:
             )
 
     def _guard(self, operation: Callable[[], _T], default: _T) -> _T:
-        """Run ``operation``; on a damaged file rebuild once, on other errors skip the cache."""
+        """Run ``operation``; rebuild a damaged file once; on other failures skip the cache."""
         try:
             return operation()
         except sqlite3.OperationalError as exc:  # locked, read-only, disk full: not damage
-            logger.warning("response cache %s unavailable for this call: %s", self.path, exc)
-            return default
+            return self._unavailable(exc, default)
         except sqlite3.DatabaseError as exc:
-            self._quarantine(exc)
+            damage = exc
+        except OSError as exc:
+            return self._unavailable(exc, default)
         try:
+            self._quarantine(damage)
             return operation()
-        except sqlite3.Error as exc:
-            logger.warning("response cache %s unavailable for this call: %s", self.path, exc)
-            return default
+        except (sqlite3.Error, OSError) as exc:
+            return self._unavailable(exc, default)
+
+    def _unavailable(self, exc: Exception, default: _T) -> _T:
+        # Warn once; a cache that cannot work must not flood the log on every call.
+        level = logging.DEBUG if self._warned else logging.WARNING
+        logger.log(level, "response cache %s unavailable, calls go uncached: %s", self.path, exc)
+        self._warned = True
+        return default
 
     def _open(self) -> None:
         self._connection()

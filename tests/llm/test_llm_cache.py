@@ -159,3 +159,17 @@ def test_failed_calls_are_not_cached(tmp_path: Path) -> None:
         with pytest.raises(RuntimeError):
             llm.execute([Message("user", "bad")], SamplingParams())
     assert inner.calls == 2
+
+
+def test_unusable_cache_location_degrades_to_uncached_calls(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache folder should be")
+    inner = ScriptedLLM(["a", "b"])
+    with caplog.at_level(logging.WARNING, logger="autotune.llm.cache"):
+        llm = CachedLLM(inner, blocker / "c.sqlite")
+        texts = [llm.execute(HELLO, SamplingParams()).text for _ in range(3)]
+    assert texts == ["a", "b", "a"]  # every call reached the model
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and str(blocker) in warnings[0].getMessage()

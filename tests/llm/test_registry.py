@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from autotune.errors import ConfigError, LLMError
+from autotune.errors import BudgetExceeded, ConfigError, LLMError
 from autotune.llm import (
     BACKENDS,
     BackendOptions,
@@ -127,7 +127,7 @@ def test_meter_and_budget_are_applied(tmp_path: Path) -> None:
     llm = load_llm("fake", meter=meter, budget=Budget(max_calls=1))
     llm.execute([Message("user", "a")], SamplingParams())
     assert meter.snapshot().calls == 1
-    with pytest.raises(Exception, match="budget reached"):
+    with pytest.raises(BudgetExceeded, match="budget reached"):
         llm.execute([Message("user", "b")], SamplingParams())
 
 
