@@ -29,7 +29,7 @@ def embedded_gguf_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def local_server(embedded_gguf_path: Path) -> Iterator[LocalServer]:
-    """The embedded model served over OpenAI-compatible HTTP for the whole session."""
-    with start_local_server(f"gguf:{embedded_gguf_path}", n_ctx=2048) as server:
+def local_server() -> Iterator[LocalServer]:
+    """The embedded model served over OpenAI-compatible HTTP (as model ``smollm2``)."""
+    with start_local_server("smollm2", n_ctx=2048) as server:
         yield server
