@@ -145,3 +145,18 @@ def test_async_failure_raises_llm_error(fault_server: FaultServer) -> None:
     with pytest.raises(LLMError, match="HTTP 500"):
         asyncio.run(backend(fault_server, retries=1).aexecute(MESSAGES, PARAMS))
     assert fault_server.count == 2
+
+
+@pytest.mark.parametrize(("act", "kind"), [("hang", "timed out"), ("drop", "connection failed")])
+def test_async_transport_failures_are_retried_then_reported(
+    fault_server: FaultServer, act: str, kind: str
+) -> None:
+    fault_server.play(Act(act), Act("ok", text="recovered"))
+    llm = backend(fault_server, timeout_s=0.3, retries=1)
+    assert asyncio.run(llm.aexecute(MESSAGES, PARAMS)).text == "recovered"
+    assert fault_server.count == 2
+    fault_server.play(Act(act))
+    with pytest.raises(LLMError, match=kind) as caught:
+        asyncio.run(llm.aexecute(MESSAGES, PARAMS))
+    assert fault_server.count == 2
+    assert fault_server.base_url in str(caught.value)
