@@ -74,6 +74,8 @@ class Prompt:
         instruction_position: ``system`` puts the instruction in a system message;
             ``user`` prepends it to every user message (small models often follow that
             better).
+        temperature: The sampling temperature the prompt was tuned with; None leaves
+            it to the caller.
         name: A label for reports; not part of identity.
     """
 
@@ -82,6 +84,7 @@ class Prompt:
     demos: tuple[Demo, ...] = ()
     strategy: str = "direct"
     instruction_position: InstructionPosition = "system"
+    temperature: float | None = None
     name: str = dataclasses.field(default="", compare=False)
 
     def fields(self) -> set[str]:
@@ -123,6 +126,7 @@ class Prompt:
             repr(self.demos),
             self.strategy,
             self.instruction_position,
+            repr(self.temperature),
         ]
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:12]
 
@@ -134,6 +138,7 @@ class Prompt:
             "user_template": self.user_template,
             "strategy": self.strategy,
             "instruction_position": self.instruction_position,
+            **({} if self.temperature is None else {"temperature": self.temperature}),
             "demos": [{"inputs": d.input_dict(), "output": d.output} for d in self.demos],
         }
 
@@ -147,5 +152,6 @@ class Prompt:
             demos=demos,
             strategy=str(data.get("strategy", "direct")),
             instruction_position=data.get("instruction_position", "system"),
+            temperature=None if data.get("temperature") is None else float(data["temperature"]),
             name=str(data.get("name", "")),
         )

@@ -76,8 +76,12 @@ class Tracker(abc.ABC):
         *,
         parent: str | None = None,
         tags: Mapping[str, str] | None = None,
+        resume_id: str | None = None,
     ) -> contextlib.AbstractContextManager[TrackedRun]:
         """Open a run (a child of run id ``parent`` if given); it ends with the block.
+
+        ``resume_id`` re-opens an existing run instead (a resumed study keeps its one
+        parent run); a run id the store does not know starts a new run.
 
         A block that raises marks the run failed; the exception propagates.
         """
@@ -132,5 +136,6 @@ class NullTracker(Tracker):
         *,
         parent: str | None = None,
         tags: Mapping[str, str] | None = None,
+        resume_id: str | None = None,
     ) -> Iterator[TrackedRun]:
         yield NullRun()

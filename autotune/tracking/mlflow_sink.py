@@ -158,13 +158,18 @@ class MlflowTracker(Tracker):
         *,
         parent: str | None = None,
         tags: Mapping[str, str] | None = None,
+        resume_id: str | None = None,
     ) -> Iterator[TrackedRun]:
         client = self.client
-        all_tags = dict(tags or {})
-        if parent:
-            all_tags[PARENT_RUN_TAG] = parent
-        run = client.create_run(self._experiment_id, tags=all_tags, run_name=name)
-        run_id = str(run.info.run_id)
+        run_id = self._resumable(resume_id)
+        if run_id:
+            client.update_run(run_id, status="RUNNING")
+        else:
+            all_tags = dict(tags or {})
+            if parent:
+                all_tags[PARENT_RUN_TAG] = parent
+            run = client.create_run(self._experiment_id, tags=all_tags, run_name=name)
+            run_id = str(run.info.run_id)
         try:
             yield MlflowRun(client, run_id)
         except BudgetExceeded:  # a clean stop: what was logged stays valid
@@ -177,6 +182,18 @@ class MlflowTracker(Tracker):
             client.set_terminated(run_id, "KILLED")
             raise
         client.set_terminated(run_id, "FINISHED")
+
+    def _resumable(self, run_id: str | None) -> str:
+        """``run_id`` when the store has that run in this experiment, else ""."""
+        if not run_id:
+            return ""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            run = self.client.get_run(run_id)
+        except MlflowException:
+            return ""
+        return run_id if run.info.experiment_id == self._experiment_id else ""
 
 
 def log_eval(

@@ -1,0 +1,89 @@
+"""Run an experiment file end to end: build the parts, optimize, save, register."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from autotune.bench import load_benchmark, load_prompt, save_prompt, validate_prompt_fields
+from autotune.experiment import Experiment
+from autotune.llm import load_llm
+from autotune.llm.accounting import Budget
+from autotune.llm.base import BaseLLM
+from autotune.search._trial import TrialOutcome
+from autotune.search.optimizer import PromptOptimizer
+from autotune.search.result import OptimizationResult
+from autotune.tracking.base import NullTracker, Tracker
+
+
+def build_llms(experiment: Experiment) -> tuple[BaseLLM, BaseLLM]:
+    """The task model and the Meta-LLM (the same object when both name one model)."""
+    m = experiment.models
+
+    def load(spec: str, base_url: str | None) -> BaseLLM:
+        return load_llm(
+            spec, base_url=base_url, no_cache=not m.cache, n_ctx=m.n_ctx, n_threads=m.n_threads
+        )
+
+    task = load(m.task, m.base_url)
+    meta_spec, meta_url = m.meta or m.task, m.meta_base_url or m.base_url
+    if meta_spec == m.task and meta_url == m.base_url:
+        return task, task
+    return task, load(meta_spec, meta_url)
+
+
+def build_tracker(experiment: Experiment) -> Tracker:
+    if not experiment.tracking.enabled:
+        return NullTracker()
+    from autotune.tracking.mlflow_sink import MlflowTracker
+
+    return MlflowTracker(experiment.tracking.uri, experiment.tracking.experiment)
+
+
+def run_experiment(
+    experiment: Experiment,
+    *,
+    on_trial: Callable[[int, TrialOutcome], None] | None = None,
+    tracker: Tracker | None = None,
+    llms: tuple[BaseLLM, BaseLLM] | None = None,
+) -> OptimizationResult:
+    """Optimize the experiment's seed prompt; write and register the best prompt."""
+    benchmark = load_benchmark(experiment.path(experiment.benchmark))
+    if experiment.description:
+        benchmark.description = experiment.description
+    seed_file = experiment.path(experiment.seed_prompt)
+    seed = load_prompt(seed_file, benchmark.user_template).with_(name="seed")
+    validate_prompt_fields(seed, benchmark, prompt_file=str(seed_file))
+    task_llm, meta_llm = llms or build_llms(experiment)
+    tracker = tracker or build_tracker(experiment)
+    b = experiment.budget
+    optimizer = PromptOptimizer(
+        task_llm,
+        meta_llm,
+        settings=experiment.search,
+        budget=Budget(b.max_calls, b.max_tokens, b.max_usd, b.max_wall_s),
+        tracker=tracker,
+        storage=experiment.tracking.storage,
+        study_name=experiment.name,
+        on_trial=on_trial,
+    )
+    result = optimizer.optimize(benchmark, seed)
+    out = experiment.output_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    result.prompt_path = save_prompt(result.best_prompt, out / "best_prompt.toml")
+    if experiment.output.register_as and experiment.tracking.enabled:
+        from autotune.tracking.registry import register_prompt
+
+        version = register_prompt(
+            result.best_prompt,
+            experiment.output.register_as,
+            alias=experiment.output.alias,
+            tracking_uri=experiment.tracking.uri,
+            commit_message=f"autotune run {experiment.name}",
+            tags={"autotune.study": experiment.name},
+        )
+        alias = experiment.output.alias
+        result.registry_uri = f"prompts:/{experiment.output.register_as}@{alias}"
+        result.usage["registry_version"] = version
+    (out / "result.json").write_text(json.dumps(result.summary(), indent=2, default=str))
+    return result

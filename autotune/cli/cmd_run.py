@@ -1,0 +1,121 @@
+"""``autotune run EXPERIMENT.toml``: a batch optimization run from an experiment file."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+from rich.console import Console
+from rich.table import Table
+
+from autotune.search._trial import TrialOutcome
+from autotune.search.result import OptimizationResult
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="optimize a prompt as an experiment file describes",
+        description="Run (or resume) the Optuna study an experiment file describes.",
+    )
+    parser.add_argument("experiment", help="experiment file (TOML/YAML)")
+    parser.add_argument("--trials", type=int, help="override search.n_trials")
+    parser.add_argument("--no-track", action="store_true", help="do not log to MLflow")
+    parser.add_argument("--no-cache", action="store_true", help="turn the response cache off")
+    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: mlruns/)")
+    parser.add_argument("--storage", help="Optuna storage URL (default: mlruns/optuna.db)")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from autotune._run import run_experiment
+    from autotune.experiment import load_experiment
+
+    experiment = load_experiment(args.experiment)
+    if args.trials is not None:
+        experiment.search.n_trials = max(1, args.trials)
+    if args.no_track:
+        experiment.tracking.enabled = False
+    if args.no_cache:
+        experiment.models.cache = False
+    if args.tracking_uri:
+        experiment.tracking.uri = args.tracking_uri
+    if args.storage:
+        experiment.tracking.storage = args.storage
+    console = Console(stderr=True)
+    console.print(
+        f"[bold]autotune run[/] {experiment.name}: task model {experiment.models.task}, "
+        f"Meta-LLM {experiment.models.meta or experiment.models.task}, "
+        f"{experiment.search.n_trials} trials"
+    )
+    started = time.perf_counter()
+    result = run_experiment(experiment, on_trial=_progress(console, started))
+    print_result(Console(), result, time.perf_counter() - started)
+    return 0
+
+
+def _progress(console: Console, started: float) -> Callable[[int, TrialOutcome], None]:
+    best = [float("-inf")]
+
+    def on_trial(number: int, outcome: TrialOutcome) -> None:
+        value = outcome.value
+        if value is not None and outcome.state.name == "COMPLETE":
+            best[0] = max(best[0], value)
+        shown = "-" if value is None else f"{value:.3f}"
+        note = f" ({outcome.note})" if outcome.note else ""
+        best_text = "-" if best[0] == float("-inf") else f"{best[0]:.3f}"
+        elapsed = time.perf_counter() - started
+        console.print(
+            f"  trial {number:3d} {outcome.state.name:8s} train {shown}  best {best_text}"
+            f"  [{elapsed:5.0f}s]{note}"
+        )
+
+    return on_trial
+
+
+def print_result(console: Console, result: OptimizationResult, wall_s: float) -> None:
+    """Seed vs best on validation and the held-out test split, and where to look."""
+    table = Table(title=f"study {result.study_name}")
+    table.add_column("")
+    table.add_column("seed", justify="right")
+    table.add_column("best", justify="right")
+    table.add_row("validation", f"{result.seed_validation:.3f}", f"{result.best_validation:.3f}")
+    held = result.held_out
+    if held is not None:
+        table.add_row("test (held out)", f"{held.seed.mean:.3f}", f"{held.best.mean:.3f}")
+    console.print(table)
+    if held is not None:
+        verdict = "above zero" if held.significant else "not above zero"
+        console.print(
+            f"gain on test: {held.gain * 100:+.1f} points, 95% CI "
+            f"[{held.gain_ci_low * 100:+.1f}, {held.gain_ci_high * 100:+.1f}] ({verdict})"
+        )
+    trials = ", ".join(f"{k.lower()} {v}" for k, v in sorted(result.trials.items()))
+    usage = result.usage
+    console.print(
+        f"trials: {trials}; rejected proposals: {result.rejected_proposals}; "
+        f"model calls: {usage.get('calls', 0)} (+{usage.get('cached_calls', 0)} cached); "
+        f"time: {wall_s:.0f}s"
+    )
+    if result.stopped_by:
+        console.print(f"stopped early: {result.stopped_by} budget reached (all trials kept)")
+    console.print(
+        "[bold]best prompt[/]"
+        + (f" (trial {result.best_trial})" if result.best_trial is not None else " (the seed)")
+    )
+    console.print(result.best_prompt.system or "(empty system text)", markup=False)
+    if result.best_prompt.demos:
+        console.print(
+            f"+ {len(result.best_prompt.demos)} demos, strategy {result.best_prompt.strategy}, "
+            f"instruction in the {result.best_prompt.instruction_position} message"
+        )
+    if result.prompt_path:
+        console.print(f"written to {result.prompt_path}")
+    if result.registry_uri:
+        console.print(f"registered as {result.registry_uri}")
+    if result.parent_run_id:
+        console.print(
+            f"MLflow: parent run {result.parent_run_id}; browse with `make ui` "
+            "(mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db)"
+        )

@@ -1,0 +1,127 @@
+"""Experiment files: one TOML file names everything a batch optimization run needs.
+
+```toml
+name = "quickstart"
+benchmark = "../benchmarks/sentiment/suite.toml"   # paths are relative to this file
+seed_prompt = "sentiment_seed.txt"
+
+[models]
+task = "smollm2"          # the model the prompt is for
+meta = "smollm2"          # the Meta-LLM that writes prompts (may differ)
+
+[search]                  # autotune.search.settings.SearchSettings
+n_trials = 30
+
+[budget]                  # the first limit reached stops the search cleanly
+max_wall_s = 600
+
+[output]
+register_as = "quickstart-sentiment"
+alias = "candidate"
+```
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from autotune.bench._locate import parse_document, validation_error
+from autotune.errors import ConfigError
+from autotune.search.settings import BudgetSettings, SearchSettings
+
+
+class ModelSettings(BaseModel):
+    """Which models run the task and the Meta-LLM."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: str = "smollm2"
+    meta: str | None = None
+    base_url: str | None = None
+    meta_base_url: str | None = None
+    n_ctx: int | None = Field(None, ge=256)
+    n_threads: int | None = Field(None, ge=1)
+    cache: bool = True
+
+
+class TrackingSettings(BaseModel):
+    """Where trials are logged and where the Optuna study lives."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    uri: str | None = None
+    experiment: str = "autotune"
+    storage: str | None = None
+
+
+class OutputSettings(BaseModel):
+    """Where the best prompt goes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dir: str | None = None
+    register_as: str | None = None
+    alias: str = "candidate"
+
+
+class Experiment(BaseModel):
+    """A validated experiment file. Paths are resolved against the file's folder."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    benchmark: str
+    seed_prompt: str
+    description: str = ""
+    models: ModelSettings = Field(default_factory=ModelSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    budget: BudgetSettings = Field(default_factory=BudgetSettings)
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
+    output: OutputSettings = Field(default_factory=OutputSettings)
+    source: str = Field("", exclude=True)
+
+    def path(self, value: str) -> Path:
+        """A path from the file, relative to the file's folder."""
+        base = Path(self.source).parent if self.source else Path.cwd()
+        return (base / value).resolve()
+
+    def output_dir(self) -> Path:
+        """Where the best prompt and the result summary are written."""
+        if self.output.dir:
+            return self.path(self.output.dir)
+        return (Path.cwd() / "mlruns" / "results" / self.name).resolve()
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read and validate an experiment file; errors name the file, line and field."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError("experiment file not found", file=str(file)) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read experiment file: {error}", file=str(file)) from None
+    document = parse_document(file, text)
+    if not isinstance(document, dict):
+        raise ConfigError("an experiment file must hold a table of keys", file=str(file))
+    try:
+        experiment = Experiment.model_validate(document)
+    except pydantic.ValidationError as error:
+        raise validation_error(error, file, text) from None
+    experiment.source = str(file.resolve())
+    for key in ("benchmark", "seed_prompt"):
+        if not experiment.path(getattr(experiment, key)).is_file():
+            line = _line_of(text, key)
+            raise ConfigError("file not found", file=str(file), line=line, field=key)
+    return experiment
+
+
+def _line_of(text: str, key: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip().startswith(f"{key} ") or line.strip().startswith(f"{key}="):
+            return number
+    return None

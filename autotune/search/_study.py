@@ -1,0 +1,75 @@
+"""Optuna plumbing: create or resume a study, and clean up after a killed run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+
+from autotune.search.settings import SearchSettings
+
+DEFAULT_STORAGE_FILE = Path("mlruns") / "optuna.db"
+
+
+def default_storage() -> str:
+    """SQLite under ``mlruns/`` in the working directory."""
+    DEFAULT_STORAGE_FILE.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{DEFAULT_STORAGE_FILE.resolve()}"
+
+
+def make_sampler(settings: SearchSettings) -> optuna.samplers.BaseSampler:
+    if settings.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=settings.seed)
+    startup = max(4, min(10, settings.n_trials // 4))
+    return optuna.samplers.TPESampler(seed=settings.seed, n_startup_trials=startup)
+
+
+def make_pruner(settings: SearchSettings) -> optuna.pruners.BasePruner:
+    if settings.pruner == "none" or settings.n_minibatches < 2:
+        return optuna.pruners.NopPruner()
+    return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
+
+
+def open_study(name: str, storage: str | None, settings: SearchSettings) -> optuna.Study:
+    """Create the study, or load it to resume; a resumed study keeps its trials."""
+    if storage and storage.startswith("sqlite:///"):
+        Path(storage[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    study = optuna.create_study(
+        study_name=name,
+        storage=storage or default_storage(),
+        direction="maximize",
+        sampler=make_sampler(settings),
+        pruner=make_pruner(settings),
+        load_if_exists=True,
+    )
+    fail_interrupted_trials(study)
+    return study
+
+
+def fail_interrupted_trials(study: optuna.Study) -> int:
+    """Mark trials a killed run left RUNNING as failed, so they are not lost or re-run.
+
+    Only safe when no other worker is running this study right now; several workers
+    sharing one study should use a heartbeat-enabled RDB storage instead.
+    """
+    stale = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    for trial in stale:
+        study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+    return len(stale)
+
+
+def finished_trials(study: optuna.Study) -> int:
+    """Trials that count against ``n_trials``: completed, pruned or failed."""
+    states = (
+        optuna.trial.TrialState.COMPLETE,
+        optuna.trial.TrialState.PRUNED,
+        optuna.trial.TrialState.FAIL,
+    )
+    return len(study.get_trials(deepcopy=False, states=states))
+
+
+def count_states(study: optuna.Study) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for trial in study.get_trials(deepcopy=False):
+        counts[trial.state.name] = counts.get(trial.state.name, 0) + 1
+    return counts
