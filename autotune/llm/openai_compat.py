@@ -21,9 +21,11 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import openai
 
 from autotune.errors import LLMError
+from autotune.llm._aiohttp_transport import async_http_client
 from autotune.llm.base import BaseLLM
 from autotune.llm.types import Completion, Message, SamplingParams
 
@@ -34,6 +36,10 @@ DEFAULT_MAX_RETRIES = 4
 _PLACEHOLDER_KEY = "no-key-needed"
 _KEY_LIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-]{3})[A-Za-z0-9_\-]+")
 _RETRIED_STATUSES = frozenset({408, 409, 429})
+# Posting the plain-JSON body through the SDK's generic ``post`` keeps its retries and
+# status errors but skips ``chat.completions.create``'s per-request walk over the typed
+# parameter schema (about 1 ms of CPU a call, which caps concurrent throughput).
+_CHAT_PATH = "/chat/completions"
 
 
 class _MalformedBody(Exception):
@@ -95,8 +101,8 @@ class OpenAICompatLLM(BaseLLM):
         for attempt in range(self.max_retries + 1):
             start = time.perf_counter()
             try:
-                raw = self._sync_client().chat.completions.with_raw_response.create(**request)
-                return self._completion(raw.http_response.text, time.perf_counter() - start)
+                raw = self._sync_client().post(_CHAT_PATH, body=request, cast_to=httpx.Response)
+                return self._completion(raw.text, time.perf_counter() - start)
             except _MalformedBody as exc:
                 if attempt == self.max_retries:
                     raise self._error(exc) from None
@@ -111,8 +117,8 @@ class OpenAICompatLLM(BaseLLM):
             start = time.perf_counter()
             try:
                 client = self._loop_client()
-                raw = await client.chat.completions.with_raw_response.create(**request)
-                return self._completion(raw.http_response.text, time.perf_counter() - start)
+                raw = await client.post(_CHAT_PATH, body=request, cast_to=httpx.Response)
+                return self._completion(raw.text, time.perf_counter() - start)
             except _MalformedBody as exc:
                 if attempt == self.max_retries:
                     raise self._error(exc) from None
@@ -159,7 +165,8 @@ class OpenAICompatLLM(BaseLLM):
         # An async HTTP pool belongs to the event loop that opened it.
         loop = asyncio.get_running_loop()
         if self._async_client is None or self._async_client[0] is not loop:
-            self._async_client = (loop, openai.AsyncOpenAI(**self._client_options()))
+            client = openai.AsyncOpenAI(**self._client_options(), http_client=async_http_client())
+            self._async_client = (loop, client)
         return self._async_client[1]
 
     def _completion(self, body: str, latency_s: float) -> Completion:
