@@ -44,7 +44,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--split", choices=SPLIT_CHOICES, default="test", help="default: test")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N cases")
     parser.add_argument("--concurrency", type=int, default=8, help="cases in flight (default 8)")
-    parser.add_argument("--temperature", type=float, default=0.0)
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help="default: the prompt's own (tuned) temperature, else 0",
+    )
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--tracking-uri", default=None, help="default: sqlite:///mlruns/mlflow.db")
     parser.add_argument("--experiment", default="autotune", help="MLflow experiment name")
@@ -63,6 +68,8 @@ def run_eval(args: argparse.Namespace) -> int:
     validate_prompt_fields(prompt, bench, prompt_file=args.prompt)
     _check_strategy(prompt, args.prompt)
     cases = select_cases(bench, args.split, args.limit)
+    if args.temperature is None:
+        args.temperature = prompt.temperature or 0.0
     params = SamplingParams(temperature=args.temperature, max_tokens=args.max_tokens)
     llm = load_llm(args.model, base_url=args.base_url, no_cache=args.no_cache)
     tracker: Tracker = (
@@ -96,7 +103,7 @@ def _check_numbers(args: argparse.Namespace) -> None:
     checks = [
         (args.concurrency >= 1, "--concurrency", "must be >= 1"),
         (args.limit is None or args.limit >= 1, "--limit", "must be >= 1"),
-        (args.temperature >= 0, "--temperature", "must be >= 0"),
+        (args.temperature is None or args.temperature >= 0, "--temperature", "must be >= 0"),
         (args.max_tokens >= 1, "--max-tokens", "must be >= 1"),
     ]
     for ok, field, message in checks:

@@ -85,6 +85,7 @@ def test_eval_logs_a_run_to_mlflow(workdir: Path, capsys: pytest.CaptureFixture[
     assert f"MLflow run {run_id}" in capsys.readouterr().out
     run = client.get_run(run_id)
     assert run.data.params["model"] == "fake:echo"
+    assert run.data.params["temperature"] == "0.0"
     assert (run.data.params["split"], run.data.params["limit"]) == ("all", "4")
     assert run.data.tags["autotune.command"] == "eval"
     assert run.data.metrics["cases"] == 4 and run.data.metrics["calls"] == 4
@@ -113,6 +114,7 @@ def test_eval_uses_the_default_store_under_the_working_directory(workdir: Path) 
         (["--concurrency", "0"], "field '--concurrency': must be >= 1"),
         (["--limit", "0"], "field '--limit': must be >= 1"),
         (["--max-tokens", "0"], "field '--max-tokens': must be >= 1"),
+        (["--temperature", "-1"], "field '--temperature': must be >= 0"),
         (["--model", "nosuch:x"], "field 'model': unknown backend 'nosuch'"),
     ],
 )
