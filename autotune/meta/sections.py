@@ -19,7 +19,8 @@ _ALIASES = {
     "persona": ("persona", "role", "identity"),
     "context": ("context", "background", "constraints", "task"),
     "steps": ("steps", "procedure", "instructions", "method", "chain of thought"),
-    "format": ("format", "output format", "output", "answer format", "response format"),
+    # Not bare "output": "Output: ..." lines belong to examples.
+    "format": ("format", "output format", "answer format", "response format"),
     "examples": ("examples", "example", "few-shot examples", "demonstrations"),
 }
 _ALIAS_TO_SECTION = {alias: name for name, aliases in _ALIASES.items() for alias in aliases}
@@ -73,19 +74,15 @@ class ParseOutcome:
 
 
 def _clean_lines(text: str) -> list[str]:
-    """Drop fences, chatty preambles and repeated lines (small models loop)."""
-    seen: set[str] = set()
+    """Drop fences, chatty preambles and echoed lists of headers."""
     lines: list[str] = []
     for raw in text.replace("\r\n", "\n").split("\n"):
         line = raw.rstrip()
-        if _FENCE.match(line.strip()) or line.strip() in {"<<<", ">>>"}:
+        stripped = line.strip()
+        if _FENCE.match(stripped) or stripped in {"<<<", ">>>"} or stripped.count("##") >= 2:
             continue
-        if not lines and _PREAMBLE.match(line.strip()):
+        if not lines and _PREAMBLE.match(stripped):
             continue
-        key = line.strip().lower()
-        if key and key in seen and len(key) > 3:
-            continue
-        seen.add(key)
         lines.append(line)
     return lines
 
@@ -96,6 +93,8 @@ def _header_section(line: str) -> tuple[str, str] | None:
     if match is None:
         return None
     rest = match.group("rest").strip()
+    if "##" in rest or rest.startswith(","):
+        rest = ""  # the model echoed the list of headers on one line
     stripped = line.strip()
     looks_like_header = stripped.startswith(("#", "**")) or ":" in stripped[:40] or not rest
     if not looks_like_header:
@@ -111,15 +110,18 @@ def parse_sections(text: str) -> ParseOutcome:
     if not text or not text.strip():
         return ParseOutcome(None, "empty answer")
     collected: dict[str, list[str]] = {name: [] for name in SECTION_NAMES}
+    seen: set[str] = set()  # small models loop: keep the first copy of a line
     current = "context"
     for line in _clean_lines(text):
         header = _header_section(line)
         if header is not None:
-            current, rest = header
-            if rest:
-                collected[current].append(rest)
+            current, line = header
+        key = line.strip().lower()
+        if len(key) > 3 and key in seen:
             continue
-        collected[current].append(line)
+        seen.add(key)
+        if line.strip() or collected[current]:
+            collected[current].append(line)
     texts = {name: "\n".join(lines).strip() for name, lines in collected.items()}
     sections = PromptSections(**texts)
     instruction = " ".join((sections.persona, sections.context, sections.steps))
