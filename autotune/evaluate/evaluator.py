@@ -15,7 +15,7 @@ import asyncio
 import concurrent.futures
 import time
 from collections.abc import Callable, Coroutine, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from autotune.bench.case import Case
 from autotune.errors import BudgetExceeded, ConfigError, DataError, UserInputError
@@ -27,6 +27,7 @@ from autotune.prompt import Prompt
 from autotune.strategies import BaseStrategy, StrategyResult, get_strategy, messages_as_text
 
 ProgressCallback = Callable[[CaseResult], None]
+T = TypeVar("T")
 
 
 class EvalBudgetExceeded(BudgetExceeded):
@@ -187,9 +188,9 @@ def check_cases(prompt: Prompt, cases: Sequence[Case]) -> None:
             )
 
 
-def run_sync(coroutine: Coroutine[Any, Any, EvalResult]) -> EvalResult:
+def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine to completion from sync code, even under a running loop."""
-    results: list[EvalResult] = []
+    results: list[T] = []
 
     async def main() -> None:
         # Keep the result off the main task: on exit asyncio.run formats the task's repr
