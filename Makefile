@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test lint typecheck unit venv ui clean
+.PHONY: run test browser lint typecheck unit venv ui clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,11 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/autotune run experiments/quickstart.toml
 
-test: $(STAMP) lint typecheck unit
+test: $(STAMP) browser lint typecheck unit
+
+# The report tests open pages in a real headless browser (Debian's chromium).
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium could not be installed; browser tests will be skipped"
 
 lint: $(STAMP)
 	$(BIN)/ruff check autotune tests benchmarks
