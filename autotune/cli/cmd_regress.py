@@ -1,0 +1,173 @@
+"""``autotune regress``: a regression gate between a candidate and the deployed prompt.
+
+Exit codes: 0 no regression, 1 regression, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from autotune.cli.cmd_compare import (
+    add_run_options,
+    check_run_options,
+    consoles,
+    loaded_models,
+    progress_bar,
+    resolve_prompts,
+    sampling_for,
+)
+from autotune.cli.cmd_eval import select_cases
+from autotune.errors import UserInputError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from autotune.report import GateResult, ResolvedPrompt
+
+EXIT_REGRESSION = 1
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``regress`` command."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "regress",
+        help="fail when a candidate prompt is worse than the baseline",
+        description=(
+            "Score a candidate and a baseline prompt on the same cases and fail (exit 1) "
+            "when a score's paired 95%% CI lies entirely below -TOLERANCE. Exit 0: no "
+            "regression; 2: bad input."
+        ),
+    )
+    parser.add_argument("--bench", required=True, help="benchmark suite file")
+    parser.add_argument("--candidate", required=True, help="prompt file or prompts:/ URI")
+    parser.add_argument(
+        "--baseline", required=True, help="prompt file or prompts:/ URI (e.g. @production)"
+    )
+    parser.add_argument("--model", default="smollm2", help="model string (default smollm2)")
+    add_run_options(parser)
+    parser.add_argument(
+        "--tolerance", type=float, default=0.0, help="allowed drop in score (default 0)"
+    )
+    parser.add_argument("--confidence", type=float, default=0.95, help="CI coverage (0.95)")
+    parser.add_argument("--junit", default=None, help="write JUnit XML here")
+    parser.add_argument("--summary", default=None, help="write a Markdown summary here")
+    parser.add_argument(
+        "--promote",
+        default=None,
+        metavar="ALIAS",
+        help="when the gate passes, point this alias of the baseline's prompt at the candidate",
+    )
+    parser.set_defaults(handler=run_regress)
+
+
+def _check(args: argparse.Namespace) -> None:
+    check_run_options(args)
+    if args.tolerance < 0:
+        raise UserInputError("must be >= 0", field="--tolerance")
+    if not 0 < args.confidence < 1:
+        raise UserInputError("must be between 0 and 1", field="--confidence")
+    if args.promote is not None and not args.baseline.startswith("prompts:/"):
+        raise UserInputError(
+            "needs a registered baseline (--baseline prompts:/NAME@ALIAS)", field="--promote"
+        )
+
+
+def run_regress(args: argparse.Namespace) -> int:
+    """Handle ``autotune regress``."""
+    from autotune.bench import load_benchmark
+    from autotune.report import regression_gate
+
+    _check(args)
+    bench = load_benchmark(args.bench)
+    candidate, baseline = resolve_prompts([args.candidate, args.baseline], bench, args.tracking_uri)
+    cases = select_cases(bench, args.split, args.limit)
+    stdout, stderr = consoles()
+    with loaded_models([args.model], args) as (llm,):
+        total = 2 * len(cases) * args.repeats
+        with progress_bar(stderr, total, f"regress {bench.name}") as advance:
+            result = regression_gate(
+                llm,
+                bench.metrics,
+                cases,
+                candidate.prompt,
+                baseline.prompt,
+                params=sampling_for(args, candidate),
+                baseline_params=sampling_for(args, baseline),
+                repeats=args.repeats,
+                tolerance=args.tolerance,
+                concurrency=args.concurrency,
+                confidence=args.confidence,
+                progress=advance,
+            )
+        model_name = llm.name
+    result.candidate, result.baseline = candidate.label, baseline.label
+    result.details = {"bench": bench.name, "split": args.split, "model": model_name}
+    print_gate(stdout, result)
+    _write_outputs(args, result, stdout)
+    if result.passed and args.promote:
+        _promote(args, candidate, baseline, stdout)
+    return 0 if result.passed else EXIT_REGRESSION
+
+
+def _write_outputs(args: argparse.Namespace, result: GateResult, console: Console) -> None:
+    from autotune.report._gate_output import junit_xml, markdown_summary
+
+    for option, path, text in (
+        ("--junit", args.junit, junit_xml),
+        ("--summary", args.summary, markdown_summary),
+    ):
+        if not path:
+            continue
+        target = Path(path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text(result), encoding="utf-8")
+        except OSError as exc:
+            raise UserInputError(f"cannot write: {exc.strerror}", file=path, field=option) from None
+        console.print(f"{option.lstrip('-')} written to {target}")
+
+
+def _promote(
+    args: argparse.Namespace, candidate: ResolvedPrompt, baseline: ResolvedPrompt, console: Console
+) -> None:
+    from autotune.report import promote_candidate
+
+    version = promote_candidate(candidate, baseline, args.promote, tracking_uri=args.tracking_uri)
+    console.print(
+        f"promoted: prompts:/{baseline.registry_name}@{args.promote} -> version {version}"
+    )
+
+
+def print_gate(console: Console, result: GateResult) -> None:
+    """The verdict, a table of every score's difference, and the flipped cases."""
+    from rich.table import Table
+
+    from autotune.report._gate_output import flips_text
+
+    level = round(result.confidence * 100)
+    table = Table(
+        title=f"{result.candidate} vs {result.baseline}: {result.cases} cases x "
+        f"{result.repeats} repeat(s), tolerance {result.tolerance:g}"
+    )
+    for column in ("score", "baseline", "candidate", "difference", f"{level}% CI", "verdict"):
+        table.add_column(column, justify="left" if column in ("score", "verdict") else "right")
+    for gate in (result.overall, *result.metrics):
+        d = gate.diff
+        verdict = "[red]regressed[/]" if gate.regressed else "[green]ok[/]"
+        table.add_row(
+            gate.name,
+            f"{gate.baseline_mean:.3f}",
+            f"{gate.candidate_mean:.3f}",
+            f"{d.mean:+.3f}",
+            f"{d.low:+.3f} to {d.high:+.3f}",
+            verdict,
+        )
+    console.print(table)
+    console.print(flips_text(result), markup=False, highlight=False)
+    if result.passed:
+        console.print("[green]PASS[/]: no regression")
+    else:
+        names = ", ".join(gate.name for gate in result.regressions)
+        console.print(f"[red]FAIL[/]: regression in {names}")

@@ -1,0 +1,39 @@
+"""``autotune report``: a self-contained HTML page for a study, a comparison or a run."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``report`` command."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "report",
+        help="write an HTML report with plots for a study or run",
+        description=(
+            "Write one HTML file (plotly embedded, works offline): the score of each "
+            "trial with the best so far, a heat map of trials against cases, score "
+            "against cost, a table of trials and the diff from the seed to the best prompt."
+        ),
+    )
+    parser.add_argument(
+        "target",
+        metavar="RUN_OR_STUDY",
+        help="MLflow run id (study parent, compare or eval run), compare group id, or study name",
+    )
+    parser.add_argument("--out", default="report.html", help="default: report.html")
+    parser.add_argument("--tracking-uri", default=None, help="default: sqlite:///mlruns/mlflow.db")
+    parser.add_argument(
+        "--storage", default=None, help="Optuna storage (default: sqlite:///mlruns/optuna.db)"
+    )
+    parser.set_defaults(handler=run_report)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Handle ``autotune report``."""
+    from autotune.report import write_report
+
+    path = write_report(args.target, args.out, tracking_uri=args.tracking_uri, storage=args.storage)
+    print(f"report written to {path}")
+    return 0

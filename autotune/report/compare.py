@@ -1,0 +1,171 @@
+"""Compare prompt variants: every (prompt, model) pair on the same cases.
+
+Each variant gets its mean with a bootstrap CI, and every variant after the first a
+paired difference against the first. With tracking on, each variant becomes one MLflow
+run; the runs of one comparison share the tag ``autotune.compare_group``, so the MLflow
+UI shows them side by side.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from autotune.bench.case import Case
+from autotune.evaluate.evaluator import ProgressCallback
+from autotune.evaluate.results import EvalResult
+from autotune.llm.base import BaseLLM
+from autotune.llm.types import SamplingParams
+from autotune.metrics.base import MetricSet
+from autotune.prompt import Prompt
+from autotune.report._repeats import RepeatedEval, evaluate_repeated
+from autotune.report.stats import PairedDiff, paired_diff
+from autotune.tracking.base import NullTracker, Tracker
+
+GROUP_TAG = "autotune.compare_group"
+KIND_TAG = "autotune.kind"
+VARIANT_TAG = "autotune.variant"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One thing to compare: a prompt run by a model.
+
+    ``params`` overrides the comparison's sampling parameters for this variant (for
+    example the temperature a prompt was tuned with).
+    """
+
+    name: str
+    prompt: Prompt
+    llm: BaseLLM
+    params: SamplingParams | None = None
+
+
+@dataclass
+class VariantResult:
+    """A variant's scores; ``diff`` is the paired difference against the first variant."""
+
+    name: str
+    prompt: Prompt
+    model: str
+    repeated: RepeatedEval
+    diff: PairedDiff | None = None
+    run_id: str = ""
+
+    @property
+    def result(self) -> EvalResult:
+        """Per-case means over repeats, with the mean's CI over cases."""
+        return self.repeated.merged
+
+
+@dataclass
+class Comparison:
+    """All variants on the same cases, in the order given."""
+
+    group_id: str
+    case_ids: list[str]
+    variants: list[VariantResult]
+    repeats: int
+    confidence: float = 0.95
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def best(self) -> VariantResult:
+        """The variant with the highest mean (the first one on ties)."""
+        return max(self.variants, key=lambda v: v.result.mean)
+
+
+def compare(
+    variants: Sequence[Variant],
+    cases: Sequence[Case],
+    metrics: MetricSet,
+    *,
+    params: SamplingParams | None = None,
+    repeats: int = 1,
+    concurrency: int = 8,
+    tracker: Tracker | None = None,
+    run_params: Mapping[str, Any] | None = None,
+    progress: ProgressCallback | None = None,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> Comparison:
+    """Run every variant on ``cases`` and compare them.
+
+    Args:
+        variants: At least one; the first is the reference of the paired differences.
+        cases: The cases every variant answers.
+        metrics: How answers are scored.
+        params: Sampling parameters (a variant's own ``params`` win).
+        repeats: Samples per case; a case's score is its mean over them.
+        concurrency: Cases in flight per variant.
+        tracker: Where to log one run per variant (nothing when omitted).
+        run_params: Extra params logged on every variant's run.
+        progress: Called with every finished case row.
+        confidence: Coverage of the intervals.
+        seed: Bootstrap seed.
+
+    Raises:
+        ValueError: No variants, duplicate names, or ``repeats`` < 1.
+        DataError, ConfigError: A prompt cannot run on the cases.
+    """
+    names = [variant.name for variant in variants]
+    if not names:
+        raise ValueError("compare needs at least one variant")
+    if len(set(names)) != len(names):
+        raise ValueError(f"variant names must be unique, got {names}")
+    results = [
+        VariantResult(
+            variant.name,
+            variant.prompt,
+            variant.llm.name,
+            evaluate_repeated(
+                variant.llm,
+                metrics,
+                variant.prompt,
+                cases,
+                params=variant.params or params,
+                repeats=repeats,
+                concurrency=concurrency,
+                progress=progress,
+                confidence=confidence,
+                seed=seed,
+            ),
+        )
+        for variant in variants
+    ]
+    reference = results[0].result.scores()
+    for later in results[1:]:
+        later.diff = paired_diff(later.result.scores(), reference, confidence=confidence, seed=seed)
+    case_ids = results[0].repeated.case_ids
+    comparison = Comparison(uuid.uuid4().hex, case_ids, results, repeats, confidence)
+    log_comparison(tracker or NullTracker(), comparison, run_params or {})
+    return comparison
+
+
+def log_comparison(tracker: Tracker, comparison: Comparison, run_params: Mapping[str, Any]) -> None:
+    """One sibling run per variant, tagged with the comparison's group id."""
+    for variant in comparison.variants:
+        tags = {
+            KIND_TAG: "compare",
+            GROUP_TAG: comparison.group_id,
+            VARIANT_TAG: variant.name,
+            "autotune.command": "compare",
+        }
+        with tracker.start_run(f"compare-{variant.name}", tags=tags) as run:
+            params = {
+                **run_params,
+                "variant": variant.name,
+                "model": variant.model,
+                "repeats": comparison.repeats,
+            }
+            run.log_eval(variant.result, variant.prompt, params)
+            if variant.diff is not None:
+                run.log_metrics(
+                    {
+                        "diff_vs_first": variant.diff.mean,
+                        "diff_ci_low": variant.diff.low,
+                        "diff_ci_high": variant.diff.high,
+                    }
+                )
+            variant.run_id = run.run_id
