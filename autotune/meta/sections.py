@@ -33,6 +33,8 @@ _HEADER = re.compile(
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*$")
 _PREAMBLE = re.compile(r"^(sure|here is|here's|certainly|below is|okay|ok)\b.*$", re.IGNORECASE)
 
+_BLANK_RUN = re.compile(r"\n\s*\n(\s*\n)+")
+
 MIN_INSTRUCTION_WORDS = 4
 MAX_PROMPT_CHARS = 4000
 
@@ -122,7 +124,9 @@ def parse_sections(text: str) -> ParseOutcome:
         seen.add(key)
         if line.strip() or collected[current]:
             collected[current].append(line)
-    texts = {name: "\n".join(lines).strip() for name, lines in collected.items()}
+    texts = {
+        name: _BLANK_RUN.sub("\n\n", "\n".join(lines)).strip() for name, lines in collected.items()
+    }
     sections = PromptSections(**texts)
     instruction = " ".join((sections.persona, sections.context, sections.steps))
     if len(re.findall(r"[A-Za-z]{2,}", instruction)) < MIN_INSTRUCTION_WORDS:

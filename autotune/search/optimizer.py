@@ -265,7 +265,7 @@ class PromptOptimizer:
 
 def _usage_delta(before: object, meter: UsageMeter, started: float) -> dict[str, float]:
     after = meter.snapshot()
-    fields = ("calls", "cached_calls", "prompt_tokens", "completion_tokens", "usd")
+    fields = ("calls", "cached_calls", "prompt_tokens", "completion_tokens", "usd", "latency_s")
     delta = {name: float(getattr(after, name) - getattr(before, name)) for name in fields}
     delta["wall_s"] = time.perf_counter() - started
     return delta
