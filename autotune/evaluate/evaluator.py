@@ -101,9 +101,8 @@ class Evaluator:
         try:
             await self._run_workers(strategy, prompt, cases, slots)
         except BudgetExceeded as exc:
-            finished = [row for row in slots if row is not None]
-            raise EvalBudgetExceeded(exc, self._aggregate(finished, started)) from exc
-        return self._aggregate([row for row in slots if row is not None], started)
+            raise EvalBudgetExceeded(exc, self._aggregate(slots, started)) from exc
+        return self._aggregate(slots, started)
 
     async def _run_workers(
         self,
@@ -148,9 +147,10 @@ class Evaluator:
             return row
         return _scored_row(prompt, case, result, weighted, scores, latency)
 
-    def _aggregate(self, rows: list[CaseResult], started: float) -> EvalResult:
+    def _aggregate(self, slots: list[CaseResult | None], started: float) -> EvalResult:
+        """The result of the finished cases, in case order."""
         return EvalResult.from_rows(
-            rows,
+            [row for row in slots if row is not None],
             self.metrics.names,
             wall_s=time.perf_counter() - started,
             confidence=self.confidence,
