@@ -28,7 +28,7 @@ from pathlib import Path
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-from autotune.bench._locate import parse_document, validation_error
+from autotune.bench._locate import find_line, parse_document, validation_error
 from autotune.errors import ConfigError
 from autotune.search.settings import BudgetSettings, SearchSettings
 
@@ -113,11 +113,28 @@ def load_experiment(path: str | Path) -> Experiment:
     except pydantic.ValidationError as error:
         raise validation_error(error, file, text) from None
     experiment.source = str(file.resolve())
+    _check_models(experiment, file, text)
     for key in ("benchmark", "seed_prompt"):
         if not experiment.path(getattr(experiment, key)).is_file():
             line = _line_of(text, key)
             raise ConfigError("file not found", file=str(file), line=line, field=key)
     return experiment
+
+
+def _check_models(experiment: Experiment, file: Path, text: str) -> None:
+    """Malformed model strings fail at load time, naming the file, line and field."""
+    from autotune.llm.registry import parse_model_spec
+
+    for key in ("task", "meta"):
+        spec = getattr(experiment.models, key)
+        if spec is None:
+            continue
+        try:
+            parse_model_spec(spec)
+        except ConfigError as error:
+            line = find_line(text, ["models", key])
+            field = f"models.{key}"
+            raise ConfigError(error.message, file=str(file), line=line, field=field) from None
 
 
 def _line_of(text: str, key: str) -> int | None:

@@ -3,7 +3,7 @@
 * ``.txt`` / ``.md``: the system text only; the user template is the suite's.
 * ``.toml`` / ``.yaml`` / ``.json``: the :meth:`Prompt.to_dict` shape — ``system``,
   ``user_template``, ``demos`` (``inputs`` + ``output``), ``strategy``,
-  ``instruction_position``, ``name``.
+  ``instruction_position``, ``temperature``, ``name``.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class _PromptSpec(pydantic.BaseModel):
     demos: list[_DemoSpec] = []
     strategy: str = pydantic.Field(default="direct", min_length=1)
     instruction_position: Literal["system", "user"] = "system"
+    temperature: float | None = pydantic.Field(default=None, ge=0.0, le=2.0)
 
 
 def _read(path: Path) -> str:
@@ -68,6 +69,7 @@ def _from_spec(spec: _PromptSpec, path: Path, default_user_template: str) -> Pro
         demos=tuple(Demo.of(demo.inputs, str(demo.output)) for demo in spec.demos),
         strategy=spec.strategy,
         instruction_position=spec.instruction_position,
+        temperature=spec.temperature,
         name=spec.name or path.stem,
     )
 
@@ -113,6 +115,7 @@ def _render(prompt: Prompt, path: Path) -> str:
                 ("demos", bool(prompt.demos)),
                 (f"strategy {prompt.strategy!r}", prompt.strategy != "direct"),
                 ("instruction_position 'user'", prompt.instruction_position != "system"),
+                ("a tuned temperature", prompt.temperature is not None),
             )
             if present
         ]

@@ -32,13 +32,21 @@ def make_pruner(settings: SearchSettings) -> optuna.pruners.BasePruner:
     return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0)
 
 
+IN_MEMORY = ":memory:"
+
+
 def open_study(name: str, storage: str | None, settings: SearchSettings) -> optuna.Study:
-    """Create the study, or load it to resume; a resumed study keeps its trials."""
+    """Create the study, or load it to resume; a resumed study keeps its trials.
+
+    ``storage`` is an Optuna storage URL (SQLite by default, PostgreSQL for several
+    workers), or ``":memory:"`` for a throw-away study.
+    """
     if storage and storage.startswith("sqlite:///"):
         Path(storage[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    url = None if storage == IN_MEMORY else storage or default_storage()
     study = optuna.create_study(
         study_name=name,
-        storage=storage or default_storage(),
+        storage=url,
         direction="maximize",
         sampler=make_sampler(settings),
         pruner=make_pruner(settings),

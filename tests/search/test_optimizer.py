@@ -6,6 +6,8 @@ from pathlib import Path
 
 import optuna
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from autotune.bench.benchmark import Benchmark
 from autotune.llm.accounting import Budget
@@ -207,3 +209,26 @@ def test_compile_returns_a_better_prompt_without_a_test_split(
     )
     assert "CAREFULLY" in best.system
     assert not any("test review" in m.content for ms, _ in task_llm.requests for m in ms)
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(answers=st.lists(st.text(max_size=400), min_size=1, max_size=5))
+def test_garbage_meta_llm_output_never_crashes_the_search(
+    answers: list[str],
+    benchmark: Benchmark,
+    task_llm: ScriptedLLM,
+    seed_prompt: Prompt,
+    settings: SearchSettings,
+) -> None:
+    meta = ScriptedLLM(answers)
+    small = settings.model_copy(update={"n_trials": 4, "n_generated": 2})
+    optimizer = PromptOptimizer(
+        task_llm, meta, settings=small, storage=":memory:", study_name="garbage"
+    )
+    result = optimizer.optimize(benchmark, seed_prompt)
+    assert sum(result.trials.values()) == small.n_trials
+    proposals = meta.calls
+    assert result.rejected_proposals <= proposals
+    assert result.held_out is not None
