@@ -26,7 +26,7 @@ def _layout(fig: Any, title: str, x: str, y: str, height: int = 380) -> Any:
         template="plotly_white",
     )
     if y == "score":
-        fig.update_yaxes(range=[-0.05, 1.05])
+        fig.update_yaxes(range=[-0.05, 1.12])
     return fig
 
 
