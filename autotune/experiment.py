@@ -25,10 +25,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-from autotune.bench._locate import find_line, parse_document, validation_error
+from autotune.bench._locate import find_line, read_validated
 from autotune.errors import ConfigError
 from autotune.search.settings import BudgetSettings, SearchSettings
 
@@ -99,19 +98,7 @@ class Experiment(BaseModel):
 def load_experiment(path: str | Path) -> Experiment:
     """Read and validate an experiment file; errors name the file, line and field."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError("experiment file not found", file=str(file)) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read experiment file: {error}", file=str(file)) from None
-    document = parse_document(file, text)
-    if not isinstance(document, dict):
-        raise ConfigError("an experiment file must hold a table of keys", file=str(file))
-    try:
-        experiment = Experiment.model_validate(document)
-    except pydantic.ValidationError as error:
-        raise validation_error(error, file, text) from None
+    experiment, text = read_validated(file, Experiment, "experiment")
     experiment.source = str(file.resolve())
     _check_models(experiment, file, text)
     for key in ("benchmark", "seed_prompt"):

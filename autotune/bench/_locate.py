@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import pydantic
 import yaml
@@ -138,3 +139,27 @@ def parse_document(file: Path, text: str) -> object:
     raise ConfigError(
         f"unsupported file type {suffix!r} (use .toml, .yaml or .json)", file=str(file)
     )
+
+
+ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
+
+
+def read_validated(file: Path, model: type[ModelT], kind: str) -> tuple[ModelT, str]:
+    """Read a TOML/YAML/JSON ``kind`` file into ``model``; every error is one ConfigError.
+
+    Returns:
+        The validated model and the file's text (to locate later errors by line).
+    """
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"{kind} file not found", file=str(file)) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read {kind} file: {error}", file=str(file)) from None
+    document = parse_document(file, text)
+    if not isinstance(document, dict):
+        raise ConfigError(f"a {kind} file must hold a table of keys", file=str(file))
+    try:
+        return model.model_validate(document), text
+    except pydantic.ValidationError as error:
+        raise validation_error(error, file, text) from None

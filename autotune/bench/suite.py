@@ -23,10 +23,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pydantic
-
 from autotune.bench._data import Row, Table, read_table
-from autotune.bench._locate import parse_document, validation_error, with_line
+from autotune.bench._locate import read_validated, with_line
 from autotune.bench._splits import SPLIT_ALIASES, split_by_names, split_by_ratio
 from autotune.bench._suite_model import SuiteSpec
 from autotune.bench.benchmark import Benchmark
@@ -41,19 +39,7 @@ if TYPE_CHECKING:
 
 
 def _read_suite(path: Path) -> tuple[SuiteSpec, str]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError("suite file not found", file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read suite file: {error}", file=str(path)) from None
-    document = parse_document(path, text)
-    if not isinstance(document, dict):
-        raise ConfigError("a suite file must hold a table of keys", file=str(path))
-    try:
-        return SuiteSpec.model_validate(document), text
-    except pydantic.ValidationError as error:
-        raise validation_error(error, path, text) from None
+    return read_validated(path, SuiteSpec, "suite")
 
 
 def _check_template(spec: SuiteSpec, table: Table, suite: Path) -> None:

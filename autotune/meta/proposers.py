@@ -91,6 +91,16 @@ class BaseProposer(abc.ABC):
             proposal.rejected = f"meta-LLM call failed: {exc}"
             return ""
 
+    def _ask_for_prompt(
+        self, brief: TaskBrief, text: str, sample_index: int, proposal: Proposal
+    ) -> Proposal:
+        """Ask up to ``attempts`` times (different samples) until an answer parses."""
+        for attempt in range(self.attempts):
+            raw = self._ask(text, sample_index * self.attempts + attempt, proposal)
+            if self._finish(brief, raw, proposal).ok:
+                break
+        return proposal
+
     def _finish(self, brief: TaskBrief, raw: str, proposal: Proposal) -> Proposal:
         """Parse, repair and accept or reject the Meta-LLM's prompt."""
         proposal.raw = raw
@@ -130,12 +140,7 @@ class GeneratorProposer(BaseProposer):
             examples=examples_block(brief.train_cases[:3], brief.user_template),
             format_hint=brief.format_hint,
         )
-        proposal = Proposal(origin=self.name)
-        for attempt in range(self.attempts):
-            raw = self._ask(text, sample_index * self.attempts + attempt, proposal)
-            if self._finish(brief, raw, proposal).ok:
-                break
-        return proposal
+        return self._ask_for_prompt(brief, text, sample_index, Proposal(origin=self.name))
 
 
 class RefinerProposer(BaseProposer):
@@ -165,8 +170,4 @@ class RefinerProposer(BaseProposer):
             failures=shown,
             format_hint=brief.format_hint,
         )
-        for attempt in range(self.attempts):
-            raw = self._ask(refine_text, sample_index * self.attempts + attempt, proposal)
-            if self._finish(brief, raw, proposal).ok:
-                break
-        return proposal
+        return self._ask_for_prompt(brief, refine_text, sample_index, proposal)
