@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 
 import optuna
@@ -56,13 +58,42 @@ def open_study(name: str, storage: str | None, settings: SearchSettings) -> optu
     return study
 
 
-def fail_interrupted_trials(study: optuna.Study) -> int:
-    """Mark trials a killed run left RUNNING as failed, so they are not lost or re-run.
+WORKER_ATTR = "worker"
 
-    Only safe when no other worker is running this study right now; several workers
-    sharing one study should use a heartbeat-enabled RDB storage instead.
+
+def worker_id() -> str:
+    """This process as ``host:pid``, recorded on each trial it runs."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _worker_is_gone(worker: object) -> bool:
+    """Whether the process that ran a trial is known to be dead.
+
+    Only processes on this host can be checked; a trial of another host's worker may
+    still be running (several workers sharing one study), so it is left alone.
     """
-    stale = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    host, _, pid = str(worker).rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return not host  # no worker recorded: an interrupted run of this tool
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def fail_interrupted_trials(study: optuna.Study) -> int:
+    """Mark trials a killed worker left RUNNING as failed, so they are neither lost nor
+    counted as running forever; the search then runs the trials still missing."""
+    stale = [
+        trial
+        for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+        if _worker_is_gone(trial.user_attrs.get(WORKER_ATTR, ""))
+    ]
     for trial in stale:
         study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
     return len(stale)

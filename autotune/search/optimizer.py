@@ -29,7 +29,13 @@ from autotune.meta.proposers import BaseProposer, GeneratorProposer, Proposal, R
 from autotune.metrics.base import MetricSet
 from autotune.prompt import Prompt
 from autotune.search import _final
-from autotune.search._study import count_states, finished_trials, open_study
+from autotune.search._study import (
+    WORKER_ATTR,
+    count_states,
+    finished_trials,
+    open_study,
+    worker_id,
+)
 from autotune.search._tracking import log_proposal, log_result, log_trial
 from autotune.search._trial import SEED_ATTR, SearchSpace, TrialOutcome, TrialRunner
 from autotune.search.demos import draw_demo_sets, split_train
@@ -209,6 +215,7 @@ class PromptOptimizer:
 
     def _one_trial(self, study: optuna.Study, runner: TrialRunner, parent: TrackedRun) -> None:
         trial = study.ask()
+        trial.set_user_attr(WORKER_ATTR, worker_id())
         before = self.meter.snapshot()
         started = time.perf_counter()
         tags = {"autotune.kind": "trial", "autotune.trial": str(trial.number)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import optuna
@@ -232,3 +233,20 @@ def test_garbage_meta_llm_output_never_crashes_the_search(
     proposals = meta.calls
     assert result.rejected_proposals <= proposals
     assert result.held_out is not None
+
+
+def test_resume_leaves_running_trials_of_live_workers_alone(tmp_path: Path) -> None:
+    from autotune.search._study import WORKER_ATTR, fail_interrupted_trials
+
+    study = optuna.create_study(storage=storage(tmp_path), study_name="shared")
+    other_host = study.ask()
+    other_host.set_user_attr(WORKER_ATTR, "some-other-host:1")
+    dead_here = study.ask()
+    dead_here.set_user_attr(WORKER_ATTR, f"{socket.gethostname()}:999999999")
+    unknown = study.ask()
+
+    assert fail_interrupted_trials(study) == 2
+    states = {t.number: t.state for t in study.get_trials()}
+    assert states[other_host.number] == optuna.trial.TrialState.RUNNING
+    assert states[dead_here.number] == optuna.trial.TrialState.FAIL
+    assert states[unknown.number] == optuna.trial.TrialState.FAIL
