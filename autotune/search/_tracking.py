@@ -10,7 +10,7 @@ from autotune.evaluate.results import CaseResult, EvalResult
 from autotune.meta.proposers import Proposal
 from autotune.search._trial import TrialOutcome
 from autotune.search.result import OptimizationResult
-from autotune.tracking._records import eval_table, prompt_json, prompt_markdown
+from autotune.tracking._records import eval_table, prompt_json, prompt_markdown, safe_key
 from autotune.tracking.base import TrackedRun
 
 
@@ -33,6 +33,7 @@ def log_trial(
     metrics = dict(usage)
     if outcome.value is not None:
         metrics["train_score"] = outcome.value
+    metrics.update(metric_means(outcome.rows))
     run.log_metrics(metrics)
     if outcome.prompt is not None:
         run.log_text(prompt_markdown(outcome.prompt), "prompt.md")
@@ -44,6 +45,16 @@ def log_trial(
         run.log_table(eval_table(failures), "failures.json")
     if outcome.proposal is not None:
         log_proposal(run, outcome.proposal, int(params.get("instruction", -1)))
+
+
+def metric_means(rows: list[CaseResult]) -> dict[str, float]:
+    """Each metric's mean over the scored rows, as ``metric/<name>``."""
+    names = {name for row in rows for name in row.metric_scores}
+    return {
+        safe_key(f"metric/{name}"): sum(row.metric_scores.get(name, 0.0) for row in rows)
+        / len(rows)
+        for name in sorted(names)
+    }
 
 
 def log_proposal(run: TrackedRun, proposal: Proposal, slot: int) -> None:

@@ -94,6 +94,7 @@ def test_run_writes_the_best_prompt_tracks_every_trial_and_registers(
     assert all(r.data.tags["mlflow.parentRunId"] == parents[0].info.run_id for r in children)
     assert {"seed_test", "best_test", "gain", "gain_ci_low"} <= set(parents[0].data.metrics)
     assert {"instruction", "n_demos", "strategy", "temperature"} <= set(children[0].data.params)
+    assert {"train_score", "metric/label", "calls", "latency_s"} <= set(children[0].data.metrics)
 
 
 def test_a_second_run_resumes_the_study_in_the_same_parent_run(workdir: Path) -> None:
