@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from collections.abc import Callable
 
 from rich.console import Console
 from rich.table import Table
 
+from autotune.errors import ConfigError
 from autotune.search._trial import TrialOutcome
 from autotune.search.result import OptimizationResult
 
@@ -21,6 +23,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("experiment", help="experiment file (TOML/YAML)")
     parser.add_argument("--trials", type=int, help="override search.n_trials")
+    parser.add_argument(
+        "--study",
+        help="study name (default: the experiment's name; an existing study is resumed)",
+    )
     parser.add_argument("--no-track", action="store_true", help="do not log to MLflow")
     parser.add_argument("--no-cache", action="store_true", help="turn the response cache off")
     parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: mlruns/)")
@@ -33,6 +39,10 @@ def handle(args: argparse.Namespace) -> int:
     from autotune.experiment import load_experiment
 
     experiment = load_experiment(args.experiment)
+    if args.study:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", args.study):
+            raise ConfigError("use letters, digits, '.', '_' and '-'", field="--study")
+        experiment.name = args.study
     if args.trials is not None:
         experiment.search.n_trials = max(1, args.trials)
     if args.no_track:
