@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autotune.cli.cmd_eval import SPLIT_CHOICES, select_cases
 from autotune.errors import AutotuneError, UserInputError
 from autotune.llm import SamplingParams, load_llm
+from autotune.report.matrix import MATRIX_SUFFIXES
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -124,6 +126,8 @@ def run_compare(args: argparse.Namespace) -> int:
     from autotune.report.compare import log_comparison
 
     check_run_options(args)
+    if args.out and Path(args.out).suffix.lower() not in MATRIX_SUFFIXES:
+        raise UserInputError("use a .html, .csv or .md file", file=args.out, field="--out")
     bench = load_benchmark(args.bench)
     prompts = resolve_prompts(args.prompt, bench, args.tracking_uri)
     cases = select_cases(bench, args.split, args.limit)

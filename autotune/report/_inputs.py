@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from autotune.bench.benchmark import Benchmark
@@ -65,11 +66,17 @@ def resolve_prompt(
         return ResolvedPrompt(load_prompt(spec, user_template), spec)
     from autotune.tracking.registry import load_registered_prompt, parse_prompt_uri
 
+    quiet_store_migrations()
     name, _, _ = parse_prompt_uri(spec)
     prompt, version = load_registered_prompt(spec, tracking_uri=tracking_uri)
     if not prompt.name:
         prompt = prompt.with_(name=name)
     return ResolvedPrompt(prompt, spec, registry_name=name, version=version)
+
+
+def quiet_store_migrations() -> None:
+    """A new MLflow store logs its schema migrations at INFO: noise on a terminal."""
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
 
 
 def check_prompt(resolved: ResolvedPrompt, benchmark: Benchmark) -> None:
