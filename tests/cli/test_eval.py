@@ -175,3 +175,16 @@ def test_eval_with_the_embedded_model_end_to_end(
     table = json.loads(local.read_text())
     outputs = [row[table["columns"].index("output")] for row in table["data"]]
     assert len(outputs) == 4 and any(text.strip() for text in outputs)
+
+
+def test_eval_uses_the_prompt_files_tuned_temperature_unless_given(workdir: Path) -> None:
+    prompt = workdir / "tuned.toml"
+    prompt.write_text('system = "Label it."\ntemperature = 0.7\n')
+    uri = "sqlite:///" + (workdir / "t" / "mlflow.db").as_posix()
+    args = eval_args(workdir, "--tracking-uri", uri)
+    args[args.index("--prompt") + 1] = str(prompt)
+    assert main(args) == 0
+    assert main([*args, "--temperature", "0.2", "--experiment", "given"]) == 0
+    for experiment, temperature in (("autotune", "0.7"), ("given", "0.2")):
+        client, run_id = read_single_run(uri, experiment)
+        assert client.get_run(run_id).data.params["temperature"] == temperature
