@@ -8,6 +8,7 @@ UI shows them side by side.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -114,25 +115,21 @@ def compare(
         raise ValueError("compare needs at least one variant")
     if len(set(names)) != len(names):
         raise ValueError(f"variant names must be unique, got {names}")
+    run = functools.partial(
+        evaluate_repeated,
+        metrics=metrics,
+        cases=cases,
+        repeats=repeats,
+        concurrency=concurrency,
+        progress=progress,
+        confidence=confidence,
+        seed=seed,
+    )
     results = [
         VariantResult(
-            variant.name,
-            variant.prompt,
-            variant.llm.name,
-            evaluate_repeated(
-                variant.llm,
-                metrics,
-                variant.prompt,
-                cases,
-                params=variant.params or params,
-                repeats=repeats,
-                concurrency=concurrency,
-                progress=progress,
-                confidence=confidence,
-                seed=seed,
-            ),
+            v.name, v.prompt, v.llm.name, run(v.llm, prompt=v.prompt, params=v.params or params)
         )
-        for variant in variants
+        for v in variants
     ]
     reference = results[0].result.scores()
     for later in results[1:]:
