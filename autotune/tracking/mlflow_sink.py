@@ -97,7 +97,7 @@ class MlflowRun(TrackedRun):
         self.client.log_text(self.run_id, text, artifact_file)
 
     def log_table(self, data: Mapping[str, Sequence[Any]], artifact_file: str) -> None:
-        import pandas as pd  # type: ignore[import-untyped]
+        import pandas as pd
 
         # pandas >= 3 would store text as Arrow strings, which serialize to JSON about
         # twice as slowly as plain object columns (this is most of log_eval's time).
