@@ -13,7 +13,7 @@ import os
 # can deadlock; default to the copy it ships before anything imports it.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from autotune.errors import (  # noqa: E402
+from autotune.errors import (
     AutotuneError,
     BudgetExceeded,
     ConfigError,
@@ -21,7 +21,7 @@ from autotune.errors import (  # noqa: E402
     LLMError,
     UserInputError,
 )
-from autotune.prompt import Demo, Prompt  # noqa: E402
+from autotune.prompt import Demo, Prompt
 
 __version__ = "0.1.0"
 

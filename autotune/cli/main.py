@@ -18,7 +18,7 @@ from collections.abc import Sequence
 # at import and can deadlock; every entry point sets this before anything imports it.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from autotune.errors import AutotuneError, BudgetExceeded  # noqa: E402
+from autotune.errors import AutotuneError, BudgetExceeded
 
 COMMAND_MODULES = (
     "chat",
