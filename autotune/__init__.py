@@ -1,13 +1,24 @@
 """autotune: a prompt autotuner.
 
 A Meta-LLM writes, critiques and refines prompts; an Optuna study searches over them;
-MLflow tracks every trial. The public API is re-exported here; everything else is
-an implementation detail.
+MLflow tracks every trial. This module is the public API::
+
+    import autotune
+
+    bench = autotune.load_benchmark("benchmarks/sentiment/suite.toml")
+    seed = autotune.load_prompt("experiments/sentiment_seed.txt", bench.user_template)
+    model = autotune.load_llm("smollm2")
+    result = autotune.PromptOptimizer(model, model).optimize(bench, seed)
+
+Heavy parts (Optuna, MLflow, llama.cpp) load on first use, so ``import autotune`` and
+the CLI stay fast.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+from typing import TYPE_CHECKING, Any
 
 # Offline, litellm (imported by dspy and mlflow) downloads its price map at import and
 # can deadlock; default to the copy it ships before anything imports it.
@@ -23,16 +34,75 @@ from autotune.errors import (
 )
 from autotune.prompt import Demo, Prompt
 
+if TYPE_CHECKING:
+    from autotune.bench import Benchmark, Case, load_benchmark, load_cases, load_prompt
+    from autotune.evaluate import EvalResult, Evaluator
+    from autotune.llm import BaseLLM, Budget, ScriptedLLM, load_llm
+    from autotune.metrics import BaseMetric, MetricSet, register_metric
+    from autotune.search.optimizer import PromptOptimizer
+    from autotune.search.result import OptimizationResult
+    from autotune.search.settings import SearchSettings
+    from autotune.strategies import BaseStrategy
+
 __version__ = "0.1.0"
+
+_LAZY = {
+    "Benchmark": "autotune.bench",
+    "Case": "autotune.bench",
+    "load_benchmark": "autotune.bench",
+    "load_cases": "autotune.bench",
+    "load_prompt": "autotune.bench",
+    "EvalResult": "autotune.evaluate",
+    "Evaluator": "autotune.evaluate",
+    "BaseLLM": "autotune.llm",
+    "Budget": "autotune.llm",
+    "ScriptedLLM": "autotune.llm",
+    "load_llm": "autotune.llm",
+    "BaseMetric": "autotune.metrics",
+    "MetricSet": "autotune.metrics",
+    "register_metric": "autotune.metrics",
+    "PromptOptimizer": "autotune.search.optimizer",
+    "OptimizationResult": "autotune.search.result",
+    "SearchSettings": "autotune.search.settings",
+    "BaseStrategy": "autotune.strategies",
+}
 
 __all__ = [
     "AutotuneError",
+    "BaseLLM",
+    "BaseMetric",
+    "BaseStrategy",
+    "Benchmark",
+    "Budget",
     "BudgetExceeded",
+    "Case",
     "ConfigError",
     "DataError",
     "Demo",
+    "EvalResult",
+    "Evaluator",
     "LLMError",
+    "MetricSet",
+    "OptimizationResult",
     "Prompt",
+    "PromptOptimizer",
+    "ScriptedLLM",
+    "SearchSettings",
     "UserInputError",
     "__version__",
+    "load_benchmark",
+    "load_cases",
+    "load_llm",
+    "load_prompt",
+    "register_metric",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the public names of heavy modules on first access (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'autotune' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
