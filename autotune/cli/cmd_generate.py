@@ -18,7 +18,7 @@ from autotune.cli._options import (
 
 if TYPE_CHECKING:
     from autotune.bench.benchmark import Benchmark
-    from autotune.gen import GeneratedPrompt, RoundScore
+    from autotune.gen import GeneratedPrompt, GenerateSettings, RoundScore
     from autotune.tracking.base import TrackedRun
 
 EXIT_INCOMPLETE = 1
@@ -59,7 +59,7 @@ def run_generate(args: argparse.Namespace) -> int:
     """Handle ``autotune generate``."""
     from autotune.gen import check_writable, generate_prompt
     from autotune.gen._files import write_atomic
-    from autotune.llm import SamplingParams, load_llm
+    from autotune.llm import load_llm
 
     intent = _check(args)
     out = check_writable(args.out, field="--out") if args.out else None
@@ -75,12 +75,7 @@ def run_generate(args: argparse.Namespace) -> int:
             benchmark=bench,
             task_llm=task,
             rounds=args.rounds,
-            limit=args.limit,
-            task_params=SamplingParams(temperature=0.0, max_tokens=args.task_max_tokens),
-            section_attempts=args.attempts,
-            max_tokens=args.max_tokens,
-            temperature=0.7 if args.temperature is None else args.temperature,
-            seed=args.seed,
+            settings=_settings(args),
             on_round=_show_round,
         )
     finally:
@@ -111,6 +106,20 @@ def _check(args: argparse.Namespace) -> str:
     )
     check_models(args.model, *([args.task_model] if args.task_model else []))
     return intent
+
+
+def _settings(args: argparse.Namespace) -> GenerateSettings:
+    from autotune.gen import GenerateSettings
+    from autotune.llm import SamplingParams
+
+    return GenerateSettings(
+        limit=args.limit,
+        task_params=SamplingParams(temperature=0.0, max_tokens=args.task_max_tokens),
+        section_attempts=args.attempts,
+        max_tokens=args.max_tokens,
+        temperature=0.7 if args.temperature is None else args.temperature,
+        seed=args.seed,
+    )
 
 
 def _load_bench(path: str | None) -> Benchmark | None:

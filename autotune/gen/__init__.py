@@ -8,11 +8,12 @@ reflection = reflect("Is 1001 prime?", llm, rounds=2)
 
 from autotune.gen._demos import demo_texts
 from autotune.gen._files import check_data_path, check_writable, write_benchmark
-from autotune.gen.generate import GeneratedPrompt, RoundScore, generate_prompt
+from autotune.gen.generate import GeneratedPrompt, GenerateSettings, RoundScore, generate_prompt
 from autotune.gen.reflect import Reflection, ReflexionRound, reflect
 from autotune.gen.synth import SynthCase, SynthReport, SynthSettings, synthesize_cases
 
 __all__ = [
+    "GenerateSettings",
     "GeneratedPrompt",
     "Reflection",
     "ReflexionRound",

@@ -112,6 +112,29 @@ class _Candidate:
     evaluation: EvalResult | None = None
 
 
+@dataclass(frozen=True)
+class GenerateSettings:
+    """How :func:`generate_prompt` samples and tests.
+
+    Attributes:
+        limit: Score on only the first ``limit`` training cases.
+        task_params: Sampling of the task model (default temperature 0).
+        section_attempts: Focused requests per missing section.
+        max_tokens: Length of the Meta-LLM's answers.
+        temperature: Meta-LLM sampling temperature.
+        seed: Meta-LLM sampling seed.
+        concurrency: Cases in flight during evaluation.
+    """
+
+    limit: int | None = None
+    task_params: SamplingParams = field(default_factory=lambda: SamplingParams(temperature=0.0))
+    section_attempts: int = 2
+    max_tokens: int = 400
+    temperature: float = 0.7
+    seed: int = 0
+    concurrency: int = 4
+
+
 def generate_prompt(
     intent: str,
     meta_llm: BaseLLM,
@@ -119,13 +142,7 @@ def generate_prompt(
     benchmark: Benchmark | None = None,
     task_llm: BaseLLM | None = None,
     rounds: int = 2,
-    limit: int | None = None,
-    task_params: SamplingParams | None = None,
-    section_attempts: int = 2,
-    max_tokens: int = 400,
-    temperature: float = 0.7,
-    seed: int = 0,
-    concurrency: int = 4,
+    settings: GenerateSettings | None = None,
     on_round: Callable[[RoundScore], None] | None = None,
 ) -> GeneratedPrompt:
     """Write a five-section system prompt for ``intent``; refine it on a benchmark.
@@ -136,27 +153,26 @@ def generate_prompt(
         benchmark: Optional benchmark; its training split scores the candidates.
         task_llm: The model that answers the cases (default ``meta_llm``).
         rounds: Refinement rounds after the draft (with a benchmark).
-        limit: Score on only the first ``limit`` training cases.
-        task_params: Sampling of the task model (default temperature 0).
-        section_attempts: Focused requests per missing section.
-        max_tokens: Length of the Meta-LLM's answers.
-        temperature: Meta-LLM sampling temperature.
-        seed: Meta-LLM sampling seed.
-        concurrency: Cases in flight during evaluation.
+        settings: Sampling, section attempts, training-case limit.
         on_round: Called after each round with its score (progress display).
 
     Raises:
         UserInputError: An empty intent, negative rounds or a bad limit.
         DataError: The benchmark has no training cases.
     """
-    brief = _brief(intent, benchmark, limit, rounds, section_attempts)
+    s = settings or GenerateSettings()
+    brief = _brief(intent, benchmark, s.limit, rounds, s.section_attempts)
 
     def proposer(kind: type[ProposerT], attempts: int) -> ProposerT:
         return kind(
-            meta_llm, temperature=temperature, max_tokens=max_tokens, attempts=attempts, seed=seed
+            meta_llm,
+            temperature=s.temperature,
+            max_tokens=s.max_tokens,
+            attempts=attempts,
+            seed=s.seed,
         )
 
-    writer = proposer(SectionWriter, section_attempts)
+    writer = proposer(SectionWriter, s.section_attempts)
     draft = proposer(GeneratorProposer, 1).propose(brief, "", (), 0)
     user_template = benchmark.user_template if benchmark else DEFAULT_USER_TEMPLATE
     best = _candidate(writer.complete_text(draft.raw, brief), user_template)
@@ -167,8 +183,8 @@ def generate_prompt(
         evaluator = Evaluator(
             task_llm or meta_llm,
             benchmark.metrics,
-            params=task_params or SamplingParams(temperature=0.0),
-            concurrency=concurrency,
+            params=s.task_params,
+            concurrency=s.concurrency,
         )
         best = loop.run(best, evaluator, rounds, user_template)
     _finish(result, best)

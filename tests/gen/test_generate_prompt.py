@@ -5,7 +5,7 @@ import pytest
 from autotune.bench.benchmark import Benchmark
 from autotune.bench.case import Case
 from autotune.errors import DataError, UserInputError
-from autotune.gen import RoundScore, generate_prompt
+from autotune.gen import GenerateSettings, RoundScore, generate_prompt
 from autotune.gen._sections import SectionWriter, extract_section, missing_sections
 from autotune.llm.fake import ScriptedLLM
 from autotune.llm.types import Message, SamplingParams
@@ -86,7 +86,7 @@ def test_an_empty_or_punctuation_only_section_counts_as_missing() -> None:
 
 def test_a_section_still_missing_after_the_attempts_is_reported_not_raised() -> None:
     llm = meta_llm(draft(Persona=True, Examples=True), lambda request: "Sure!")
-    result = generate_prompt(INTENT, llm, section_attempts=3)
+    result = generate_prompt(INTENT, llm, settings=GenerateSettings(section_attempts=3))
     assert len(section_requests(llm)) == 6  # persona and examples, 3 attempts each
     assert [p.sample_index for _, p in llm.requests[1:]] == [0, 1, 2, 3, 4, 5]
     assert result.missing == ["examples"]
