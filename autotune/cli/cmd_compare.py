@@ -32,7 +32,7 @@ def register(subparsers: Any) -> None:
         help="compare prompts and models on the same cases",
         description=(
             "Run every (prompt, model) variant on the same cases; print a side-by-side "
-            "matrix, each variant's mean with its 95%% CI and the paired difference "
+            "matrix, each variant's mean with its 95% CI and the paired difference "
             "against the first variant; log one MLflow run per variant."
         ),
     )

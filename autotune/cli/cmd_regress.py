@@ -36,7 +36,7 @@ def register(subparsers: Any) -> None:
         help="fail when a candidate prompt is worse than the baseline",
         description=(
             "Score a candidate and a baseline prompt on the same cases and fail (exit 1) "
-            "when a score's paired 95%% CI lies entirely below -TOLERANCE. Exit 0: no "
+            "when a score's paired 95% CI lies entirely below -TOLERANCE. Exit 0: no "
             "regression; 2: bad input."
         ),
     )
