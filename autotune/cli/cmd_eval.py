@@ -31,7 +31,7 @@ def register(subparsers: Any) -> None:
         "eval",
         help="score a prompt on a benchmark",
         description=(
-            "Run a prompt on a benchmark's cases, print the mean score with its 95%% "
+            "Run a prompt on a benchmark's cases, print the mean score with its 95% "
             "confidence interval and the worst failures, and log an MLflow run."
         ),
     )

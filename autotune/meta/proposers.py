@@ -137,7 +137,7 @@ class GeneratorProposer(BaseProposer):
             "generator.md",
             task=brief.description,
             seed_block=seed_block,
-            examples=examples_block(brief.train_cases[:3], brief.user_template),
+            examples_block=_examples_intro(brief),
             format_hint=brief.format_hint,
         )
         return self._ask_for_prompt(brief, text, sample_index, Proposal(origin=self.name))
@@ -171,3 +171,11 @@ class RefinerProposer(BaseProposer):
             format_hint=brief.format_hint,
         )
         return self._ask_for_prompt(brief, refine_text, sample_index, proposal)
+
+
+def _examples_intro(brief: TaskBrief) -> str:
+    """Training examples for the Generator, or nothing when there are none."""
+    if not brief.train_cases:
+        return ""
+    examples = examples_block(brief.train_cases[:3], brief.user_template)
+    return f"\nHere are example inputs with their correct outputs:\n{examples}\n"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from autotune.bench.benchmark import Benchmark
@@ -10,6 +9,7 @@ from autotune.bench.prompt_file import load_prompt, validate_prompt_fields
 from autotune.errors import ConfigError
 from autotune.prompt import Prompt
 from autotune.strategies import get_strategy
+from autotune.tracking.mlflow_sink import quiet_store_migrations
 
 REGISTRY_SCHEME = "prompts:/"
 
@@ -72,11 +72,6 @@ def resolve_prompt(
     if not prompt.name:
         prompt = prompt.with_(name=name)
     return ResolvedPrompt(prompt, spec, registry_name=name, version=version)
-
-
-def quiet_store_migrations() -> None:
-    """A new MLflow store logs its schema migrations at INFO: noise on a terminal."""
-    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
 
 
 def check_prompt(resolved: ResolvedPrompt, benchmark: Benchmark) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-from autotune.tracking.mlflow_sink import PARENT_RUN_TAG
+from autotune.tracking.mlflow_sink import PARENT_RUN_TAG, quiet_store_migrations
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -21,11 +21,9 @@ _QUOTE = re.compile(r"['\\]")
 
 
 def open_client(tracking_uri: str) -> MlflowClient:
-    import logging
-
     from mlflow.tracking import MlflowClient
 
-    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
+    quiet_store_migrations()
     return MlflowClient(tracking_uri=tracking_uri)
 
 

@@ -32,6 +32,11 @@ _MAX_PARAM_LENGTH = 6000  # MLflow's limit on a param value
 _BATCH = 100  # MLflow's limit on params per log_batch call
 
 
+def quiet_store_migrations() -> None:
+    """A new MLflow store logs its schema migrations at INFO: noise on a terminal."""
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
+
+
 def default_tracking_uri() -> str:
     """``sqlite:///<cwd>/mlruns/mlflow.db``: the local store ``make ui`` shows."""
     return "sqlite:///" + (Path.cwd() / "mlruns" / "mlflow.db").as_posix()
@@ -139,8 +144,7 @@ class MlflowTracker(Tracker):
                 Path(self.tracking_uri[len("sqlite:///") :]).parent.mkdir(
                     parents=True, exist_ok=True
                 )
-            # A new store logs its schema migrations at INFO; that is noise on a terminal.
-            logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
+            quiet_store_migrations()
             client = MlflowClient(tracking_uri=self.tracking_uri)
             self._experiment_id = ensure_experiment(client, self.experiment, self.tracking_uri)
             self._client = client

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from autotune.errors import ConfigError
 from autotune.prompt import Prompt
-from autotune.tracking.mlflow_sink import resolve_tracking_uri
+from autotune.tracking.mlflow_sink import quiet_store_migrations, resolve_tracking_uri
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -26,6 +26,7 @@ _URI = re.compile(r"^prompts:/(?P<name>[^@/]+)(?:@(?P<alias>[\w.-]+)|/(?P<versio
 def _client(tracking_uri: str | None) -> MlflowClient:
     from mlflow import MlflowClient
 
+    quiet_store_migrations()
     uri = resolve_tracking_uri(tracking_uri)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
