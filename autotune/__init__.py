@@ -37,8 +37,10 @@ from autotune.prompt import Demo, Prompt
 if TYPE_CHECKING:
     from autotune.bench import Benchmark, Case, load_benchmark, load_cases, load_prompt
     from autotune.evaluate import EvalResult, Evaluator
+    from autotune.gen import generate_prompt, reflect, synthesize_cases
     from autotune.llm import BaseLLM, Budget, ScriptedLLM, load_llm
     from autotune.metrics import BaseMetric, MetricSet, register_metric
+    from autotune.report import compare, regression_gate, write_report
     from autotune.search.optimizer import PromptOptimizer
     from autotune.search.result import OptimizationResult
     from autotune.search.settings import SearchSettings
@@ -65,6 +67,12 @@ _LAZY = {
     "OptimizationResult": "autotune.search.result",
     "SearchSettings": "autotune.search.settings",
     "BaseStrategy": "autotune.strategies",
+    "generate_prompt": "autotune.gen",
+    "reflect": "autotune.gen",
+    "synthesize_cases": "autotune.gen",
+    "compare": "autotune.report",
+    "regression_gate": "autotune.report",
+    "write_report": "autotune.report",
 }
 
 __all__ = [
@@ -90,11 +98,17 @@ __all__ = [
     "SearchSettings",
     "UserInputError",
     "__version__",
+    "compare",
+    "generate_prompt",
     "load_benchmark",
     "load_cases",
     "load_llm",
     "load_prompt",
+    "reflect",
     "register_metric",
+    "regression_gate",
+    "synthesize_cases",
+    "write_report",
 ]
 
 
