@@ -1,11 +1,17 @@
 """The LLM review of synthetic cases: realistic, on task, correctly labelled?
 
-The judge is asked to start its reply with KEEP or DISCARD. Parsing is lenient: a
-``Verdict: keep`` line anywhere, or a verdict word (keep, accept, valid, realistic,
-discard, reject, off-task, ...) among the reply's first words, optionally negated
-("not realistic"), or a leading yes/no. A reply with none of these is *unparseable*:
-the case is discarded, because a case nobody approved must not pass a quality gate
-(the report counts these, so a judge that cannot follow the format is visible).
+The judge is asked to reply KEEP or DISCARD. Parsing is lenient: a ``Verdict: keep``
+line anywhere, or a verdict word (keep, accept, valid, realistic, discard, reject,
+off-task, ...) among the reply's first words, optionally negated ("not realistic"), or a
+leading yes/no. A reply with none of these is *unparseable*: the case is discarded,
+because a case nobody approved must not pass a quality gate.
+
+A judge too weak to judge (the embedded 135M model answers "No, the text is not
+realistic..." for every input) would discard everything, so :func:`calibrate` first asks
+it about two controls whose verdicts are known: a clearly on-task case (a worked example
+of the generation template, with its own task) and a clearly off-task one (a fixed
+sentence sharing no word with the task). Only a judge that keeps the first and discards
+the second reviews the run's cases.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ _WEAK: dict[str, bool] = {"valid": True, "realistic": True, "invalid": False,
                           "unrealistic": False, "off-task": False}  # fmt: skip
 _NEGATIONS = {"not", "don't", "dont", "never", "shouldn't"}
 _LABELLED = re.compile(
-    r"^\W*(?:verdict|decision|answer|result)\W*[:=-]\W*(?P<word>[a-z-]+)", re.IGNORECASE | re.M
+    r"^\W*(?:verdict|decision|answer|result|reply)\W*[:=-]\W*(?P<word>[a-z-]+)", re.I | re.M
 )
 _WORD = re.compile(r"[a-z]+(?:['-][a-z]+)*")
 
@@ -66,7 +72,7 @@ def parse_verdict(text: str) -> bool | None:
 
 
 def _polarity(word: str) -> bool | None:
-    return _STRONG.get(word, _WEAK.get(word))
+    return _STRONG.get(word, _WEAK.get(word, {"yes": True, "no": False}.get(word)))
 
 
 class CaseJudge:
@@ -96,17 +102,16 @@ class CaseJudge:
 
     def request(self, candidate: Candidate) -> list[Message]:
         """The judge's messages for one candidate."""
-        expected = f"Expected label: {candidate.expected}\n" if candidate.expected else ""
-        point = ""
+        expected = f"Label: {candidate.expected}\n" if candidate.expected else ""
+        question = ""
         if self.labels:
-            allowed = ", ".join(self.labels)
-            point = f"- Correct: the expected label is right for the input (labels: {allowed}).\n"
+            question = f", with the right label (one of: {', '.join(self.labels)})"
         text = render_template(
             "synth_review.md",
             task=self.task,
             input=clip(candidate.input, 600),
             expected_line=expected,
-            label_point=point,
+            label_question=question,
         )
         return [Message("user", text)]
 
@@ -121,3 +126,58 @@ class CaseJudge:
         keep = parse_verdict(reply)
         outcome: Outcome = "unparseable" if keep is None else ("keep" if keep else "discard")
         return Verdict(outcome, clip(reply, 160))
+
+
+# Clearly off-task for most tasks; the one used shares no content word with the task.
+OFF_TASK_CONTROLS = (
+    "What time does the last train to the airport leave on Sundays?",
+    "Can you recommend a good recipe for banana bread with walnuts?",
+    "How many moons does the planet Jupiter have?",
+)
+_CONTENT_WORD = re.compile(r"[a-z]{4,}")
+CALIBRATION_CALLS = 2
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Whether the judge kept the on-task control and discarded the off-task one."""
+
+    passed: bool
+    on_task: Verdict
+    off_task: Verdict
+
+    @property
+    def detail(self) -> str:
+        """Both verdicts, e.g. ``on-task control: discard ('No, ...'); off-task ...``."""
+        return "; ".join(
+            f"{name} control: {verdict.outcome} ({clip(verdict.reply, 60)!r})"
+            for name, verdict in (("on-task", self.on_task), ("off-task", self.off_task))
+        )
+
+
+def off_task_control(task: str) -> str:
+    """The first control sentence with no content word in common with ``task``."""
+    task_words = set(_CONTENT_WORD.findall(task.lower()))
+    for control in OFF_TASK_CONTROLS:
+        if not task_words & set(_CONTENT_WORD.findall(control.lower())):
+            return control
+    return OFF_TASK_CONTROLS[-1]
+
+
+def calibrate(judge: CaseJudge, on_task_example: tuple[str, str]) -> Calibration:
+    """Ask ``judge`` about two controls (two calls; failures count as failed calibration).
+
+    Args:
+        judge: The judge of the run (its task and labels frame the off-task control).
+        on_task_example: ``(task, message)`` of a known-good case for another task.
+    """
+    example_task, message = on_task_example
+    params = judge.params
+    example_judge = CaseJudge(
+        judge.llm, example_task, max_tokens=params.max_tokens, seed=params.seed or 0
+    )
+    on_task = example_judge.review(Candidate(message))
+    label = judge.labels[0] if judge.labels else None
+    off_task = judge.review(Candidate(off_task_control(judge.task), label))
+    passed = on_task.outcome == "keep" and off_task.outcome == "discard"
+    return Calibration(passed, on_task, off_task)
