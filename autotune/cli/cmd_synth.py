@@ -24,13 +24,19 @@ if TYPE_CHECKING:
 
 EXIT_NOTHING_KEPT = 1
 EPILOG = (
-    "Candidates are discarded when a labelled case has no valid label, when they repeat "
-    "a few-shot example of --exclude-demos or a kept case (character n-gram TF-IDF "
-    "cosine similarity above --threshold), or when the judge does not approve them "
-    "(an unreadable verdict counts as not approved). Replacements are generated until "
-    "N cases are kept or --max-calls model calls are spent. The kept cases are written "
-    "even when fewer than N (exit 0); when none is kept nothing is written (exit 1). "
-    "A suite.toml is written next to the data file, replacing one that is there."
+    "Each generation call asks for one message (--batch-size for more) with a labelled "
+    "task's labels taking turns. Candidates are discarded when a local check fails (too "
+    "short, table or markup debris, a fill-in placeholder, assistant chatter, a copy of "
+    "the task or the prompt's example), when they repeat a few-shot example of "
+    "--exclude-demos or a kept case (character n-gram TF-IDF cosine similarity above "
+    "--threshold), or when the judge does not approve them (an unreadable verdict counts "
+    "as not approved). The judge is first calibrated on an on-task and an off-task "
+    "control; a judge that fails (the embedded model does) reviews nothing, and cases "
+    "that pass the local checks are kept unreviewed (said on stderr). Replacements are "
+    "generated until N cases are kept or --max-calls model calls are spent. The kept "
+    "cases are written even when fewer than N (exit 0); when none is kept nothing is "
+    "written (exit 1). A suite.toml is written next to the data file, replacing one that "
+    "is there."
 )
 
 
@@ -48,11 +54,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--labels", default="", help="comma-separated labels: cases get one each")
     parser.add_argument("--threshold", type=float, default=0.8, help="similarity (default 0.8)")
     parser.add_argument("--max-calls", type=int, default=None, help="model call budget")
-    parser.add_argument("--batch-size", type=int, default=8, help="cases asked per call")
+    parser.add_argument(
+        "--batch-size", type=int, default=1, help="messages asked per call (default 1)"
+    )
     parser.add_argument("--exclude-demos", default=None, help="prompt file whose demos to avoid")
     parser.add_argument("--judge-model", default=None, help="reviewing model (default --model)")
     parser.add_argument("--no-review", action="store_true", help="skip the LLM review")
-    add_model_options(parser, max_tokens=512)
+    add_model_options(parser, max_tokens=160)
     add_tracking_options(parser)
     parser.set_defaults(handler=run_synth)
 
@@ -89,9 +97,11 @@ def run_synth(args: argparse.Namespace) -> int:
         suite = write_benchmark(report, out, judge_model=args.judge_model or args.model)
         written = (out, suite)
         print(f"wrote {report.kept} cases to {out} and the suite {suite}")
+    if report.review_warning():
+        print(f"warning: {report.review_warning()}", file=sys.stderr)
     if not report.complete:
         print(f"warning: kept {report.kept} of {report.requested} cases", file=sys.stderr)
-    params = _params(args, llm.name, judge.name, len(exclude))
+    params = {**_params(args, llm.name, judge.name, len(exclude)), "reviewed": report.reviewed}
     log_run(args, "synth", lambda run: _log(run, report, params, written))
     return 0 if report.cases else EXIT_NOTHING_KEPT
 
@@ -118,7 +128,7 @@ def _check(args: argparse.Namespace) -> tuple[str, tuple[str, ...], SynthSetting
         max_calls=args.max_calls,
         batch_size=args.batch_size,
         review=not args.no_review,
-        temperature=0.9 if args.temperature is None else args.temperature,
+        temperature=SynthSettings.temperature if args.temperature is None else args.temperature,
         max_tokens=args.max_tokens,
         seed=args.seed,
     )

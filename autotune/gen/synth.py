@@ -1,131 +1,94 @@
 """Synthetic test cases: generate, review, replace until N are kept or the budget ends.
 
-Each generation call asks the model for a batch of new inputs (with their label when
-the task has labels). Every candidate then passes, cheapest check first:
+Each generation call shows the model a short few-shot conversation (see
+:mod:`autotune.gen._synth_prompt`) and asks for one new message for the task (or
+``batch_size`` of them, one per line), with a target label when the task has labels:
+the labels take turns, so the label asked for becomes the expected output. Every
+candidate then passes, cheapest check first:
 
-1. a labelled task needs a readable, allowed label;
+1. local checks (see :mod:`autotune.gen._synth_checks`): too short, table or markup
+   debris, fill-in placeholders, assistant chatter, a copy of the task or of the
+   prompt's worked example;
 2. it must not repeat a few-shot example of a given prompt (similarity above the
    threshold);
 3. it must not be a near-duplicate of a case already kept (similarity above the
    threshold; see :mod:`autotune.gen._dedup`);
-4. an LLM judge must approve it as realistic and on task (see :mod:`autotune.gen._review`).
+4. an LLM judge must approve it as realistic and on task (see
+   :mod:`autotune.gen._review`) -- if the judge passed calibration on two controls.
+   A judge that fails calibration reviews nothing: cases that pass the local checks are
+   kept, and the report says they were not reviewed by an LLM.
 
 Discarded candidates are replaced by generating more, until ``n`` cases are kept or
-``max_calls`` model calls (generation and review together) are spent.
+``max_calls`` model calls (generation, calibration and review together) are spent.
 """
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from autotune.errors import BudgetExceeded, LLMError, UserInputError
 from autotune.gen._dedup import SimilarityIndex
 from autotune.gen._parse import Candidate, parse_candidates
-from autotune.gen._review import CaseJudge
+from autotune.gen._review import CALIBRATION_CALLS, CaseJudge, calibrate
+from autotune.gen._synth_checks import LocalChecks
+from autotune.gen._synth_prompt import CasePrompt, case_prompt, clean_message
+from autotune.gen._synth_report import (
+    JUDGE_FAILED,
+    JUDGE_REJECTED,
+    JUDGE_UNPARSEABLE,
+    NEAR_DUPLICATE,
+    REPEATS_DEMO,
+    UNREVIEWED,
+    Discard,
+    SynthCase,
+    SynthReport,
+)
 from autotune.llm.base import BaseLLM
-from autotune.llm.types import Message, SamplingParams
-from autotune.meta._render import clip, render_template
+from autotune.llm.types import SamplingParams
+from autotune.meta._render import clip
 
-NO_LABEL = "no valid label"
-REPEATS_DEMO = "repeats a few-shot example"
-NEAR_DUPLICATE = "near-duplicate"
-JUDGE_REJECTED = "judged unrealistic or off-task"
-JUDGE_UNPARSEABLE = "judge unparseable"
-JUDGE_FAILED = "judge call failed"
-UNREVIEWED = "budget ran out before review"
-MAX_BARREN_CALLS = 3  # generation calls in a row that yield no candidate before giving up
-AVOID_SHOWN = 3
+__all__ = [
+    "JUDGE_FAILED",
+    "JUDGE_REJECTED",
+    "JUDGE_UNPARSEABLE",
+    "NEAR_DUPLICATE",
+    "REPEATS_DEMO",
+    "UNREVIEWED",
+    "Discard",
+    "SynthCase",
+    "SynthReport",
+    "SynthSettings",
+    "synthesize_cases",
+]
 
-
-@dataclass(frozen=True)
-class SynthCase:
-    """A kept case: the input text and, for labelled tasks, its label."""
-
-    input: str
-    expected: str | None = None
-
-
-@dataclass(frozen=True)
-class Discard:
-    """A discarded candidate, why, and what it resembled or what the judge said."""
-
-    input: str
-    expected: str | None
-    reason: str
-    detail: str = ""
-
-
-@dataclass
-class SynthReport:
-    """What :func:`synthesize_cases` produced and spent."""
-
-    task: str
-    labels: tuple[str, ...]
-    requested: int
-    max_calls: int
-    cases: list[SynthCase] = field(default_factory=list)
-    discarded: list[Discard] = field(default_factory=list)
-    generation_calls: int = 0
-    judge_calls: int = 0
-    stopped: str = ""
-    last_error: str = ""
-
-    @property
-    def calls(self) -> int:
-        return self.generation_calls + self.judge_calls
-
-    @property
-    def kept(self) -> int:
-        return len(self.cases)
-
-    @property
-    def generated(self) -> int:
-        """Candidates considered: kept plus discarded."""
-        return self.kept + len(self.discarded)
-
-    @property
-    def complete(self) -> bool:
-        return self.kept >= self.requested
-
-    def reasons(self) -> dict[str, int]:
-        """Discards per reason, most frequent first."""
-        return dict(Counter(d.reason for d in self.discarded).most_common())
-
-    def summary(self) -> str:
-        """A few lines for a terminal."""
-        lines = [
-            f"generated {self.generated} candidates in {self.calls} model calls "
-            f"({self.generation_calls} generation, {self.judge_calls} review; "
-            f"budget {self.max_calls}): kept {self.kept} of {self.requested}, "
-            f"discarded {len(self.discarded)}"
-        ]
-        lines += [f"  {reason}: {count}" for reason, count in self.reasons().items()]
-        lines.append(f"stopped: {self.stopped}")
-        return "\n".join(lines)
+MAX_BARREN_CALLS = 5  # generation calls in a row that yield no candidate before giving up
 
 
 @dataclass(frozen=True)
 class SynthSettings:
-    """How :func:`synthesize_cases` samples and filters (see its arguments)."""
+    """How :func:`synthesize_cases` samples and filters (see its arguments).
+
+    ``batch_size`` is how many messages one generation call asks for: 1 (the default)
+    is what small models follow; capable models can write several per call.
+    """
 
     threshold: float = 0.8
     max_calls: int | None = None
-    batch_size: int = 8
+    batch_size: int = 1
     review: bool = True
     temperature: float = 0.9
-    max_tokens: int = 512
+    max_tokens: int = 160
     judge_max_tokens: int = 48
     seed: int = 0
 
     def calls_for(self, n: int) -> int:
-        """``max_calls``, or by default enough for every case to be replaced twice."""
+        """``max_calls``, or by default room for about three candidates per case (plus a
+        review of each and the judge's calibration)."""
         if self.max_calls is not None:
             return self.max_calls
-        batches = math.ceil(n / self.batch_size)
-        return 3 * (n + batches) if self.review else 3 * batches + 2
+        generation = 3 * -(-n // self.batch_size) + 2
+        return generation + (2 * n + 2 if self.review else 0)
 
 
 def synthesize_cases(
@@ -157,15 +120,20 @@ def synthesize_cases(
     """
     settings = settings or SynthSettings()
     clean_labels = _check_inputs(task, n, labels, settings)
+    judge_llm = judge_llm or llm
     report = SynthReport(task.strip(), clean_labels, n, settings.calls_for(n))
+    report.review, report.judge_model = settings.review, judge_llm.name
     judge = CaseJudge(
-        judge_llm or llm,
+        judge_llm,
         report.task,
         clean_labels,
         max_tokens=settings.judge_max_tokens,
         seed=settings.seed,
     )
-    run = _Synthesis(report, llm, judge, settings, SimilarityIndex(exclude), progress)
+    prompt = case_prompt()
+    checks = LocalChecks([report.task, *(e.message for e in prompt.examples)], settings.threshold)
+    run = _Synthesis(report, llm, judge, settings, prompt, checks, SimilarityIndex(exclude))
+    run.progress = progress
     run.run()
     return report
 
@@ -190,7 +158,7 @@ def _check_inputs(
 
 
 class _Synthesis:
-    """The generate-review-replace loop over one report."""
+    """The generate-check-review-replace loop over one report."""
 
     def __init__(
         self,
@@ -198,16 +166,19 @@ class _Synthesis:
         llm: BaseLLM,
         judge: CaseJudge,
         settings: SynthSettings,
+        prompt: CasePrompt,
+        checks: LocalChecks,
         demos: SimilarityIndex,
-        progress: Callable[[SynthReport], None] | None,
     ) -> None:
         self.report = report
         self.llm = llm
         self.judge = judge
         self.settings = settings
+        self.prompt = prompt
+        self.checks = checks
         self.demos = demos
         self.kept = SimilarityIndex()
-        self.progress = progress
+        self.progress: Callable[[SynthReport], None] | None = None
 
     def run(self) -> None:
         report, barren = self.report, 0
@@ -229,46 +200,33 @@ class _Synthesis:
 
     def _generate(self) -> list[Candidate]:
         report = self.report
+        label = (
+            report.labels[report.generation_calls % len(report.labels)] if report.labels else None
+        )
+        count = min(self.settings.batch_size, report.requested - report.kept)
         params = SamplingParams(
             temperature=self.settings.temperature,
-            max_tokens=self.settings.max_tokens,
+            max_tokens=self.settings.max_tokens * count,
             seed=self.settings.seed,
             sample_index=report.generation_calls,  # new samples, not cached repeats
         )
-        request = [Message("user", self._request_text())]
+        messages = self.prompt.messages(report.task, label=label, count=count)
         report.generation_calls += 1
         try:
-            text = self.llm.execute(request, params).text
+            text = self.llm.execute(messages, params).text
         except BudgetExceeded:
             raise
         except (LLMError, OSError, ValueError) as exc:
             report.last_error = clip(str(exc), 160)
             return []
-        return parse_candidates(text, report.labels)
-
-    def _request_text(self) -> str:
-        report = self.report
-        count = min(self.settings.batch_size, report.requested - report.kept)
-        label_rule = line_format = ""
-        if report.labels:
-            label_rule = f"Each case needs its correct label, one of: {', '.join(report.labels)}.\n"
-            line_format = "Write one case per line as: label | input text."
-        else:
-            line_format = "Write one input per line."
-        recent = [clip(case.input, 120) for case in report.cases[-AVOID_SHOWN:]]
-        avoid = "".join(f"\n- {text}" for text in recent)
-        return render_template(
-            "synth_cases.md",
-            task=report.task,
-            label_rule=label_rule,
-            count=str(count),
-            avoid=f"\nDo not repeat these cases already written:{avoid}" if avoid else "",
-            line_format=line_format,
-        )
+        if count == 1:
+            message = clean_message(text)
+            return [Candidate(message, label)] if message else []
+        return [Candidate(c.input, label) for c in parse_candidates(text, report.labels)]
 
     def _consider(self, candidate: Candidate) -> None:
         reason, detail = self._filter(candidate)
-        if not reason and self.settings.review:
+        if not reason:
             reason, detail = self._review(candidate)
         if reason:
             discard = Discard(candidate.input, candidate.expected, reason, detail)
@@ -281,8 +239,9 @@ class _Synthesis:
 
     def _filter(self, candidate: Candidate) -> tuple[str, str]:
         """The reason a cheap check rejects ``candidate`` (and what it matched), or ""."""
-        if self.report.labels and candidate.expected is None:
-            return NO_LABEL, ""
+        reason, detail = self.checks.problem(candidate.input)
+        if reason:
+            return reason, detail
         threshold = self.settings.threshold
         for reason, index in ((REPEATS_DEMO, self.demos), (NEAR_DUPLICATE, self.kept)):
             match = index.nearest(candidate.input)
@@ -291,7 +250,16 @@ class _Synthesis:
         return "", ""
 
     def _review(self, candidate: Candidate) -> tuple[str, str]:
+        """The judge's reason to discard ``candidate``, or "" to keep it."""
         report = self.report
+        if not report.review:
+            return "", ""
+        if report.calibration is None:
+            if report.calls + CALIBRATION_CALLS >= report.max_calls:
+                return UNREVIEWED, "no budget left to calibrate the judge"
+            self._calibrate()
+        if report.calibration is not None and not report.calibration.passed:
+            return "", ""  # the judge cannot judge: local checks decide alone
         if report.calls >= report.max_calls:
             return UNREVIEWED, ""
         report.judge_calls += 1
@@ -303,3 +271,8 @@ class _Synthesis:
             "failed": JUDGE_FAILED,
         }
         return reasons[verdict.outcome], verdict.reply
+
+    def _calibrate(self) -> None:
+        example = self.prompt.examples[0]
+        self.report.judge_calls += CALIBRATION_CALLS
+        self.report.calibration = calibrate(self.judge, (example.task, example.message))
