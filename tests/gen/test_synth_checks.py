@@ -32,6 +32,7 @@ CHECKS = LocalChecks([TASK, EXAMPLE], threshold=0.8)
         ("I'm sorry to hear that. Can you tell me more?", CHATTER),
         ("We apologize for the inconvenience, your refund is on its way.", CHATTER),
         ("How can I help you with your billing today?", CHATTER),
+        ("You mean my refund? Is there anything else I can help with?", CHATTER),
         ("Customer support emails about billing disputes.", COPIES_PROMPT),
         (f'"{EXAMPLE}"', COPIES_PROMPT),
     ],
@@ -48,6 +49,7 @@ def test_each_problem_is_named(text: str, reason: str) -> None:
         "Hi, why does my invoice show a setup fee I never agreed to?",
         "Please let me know if you need my order number.",
         "I'm an assistant manager and our team plan was billed twice.",
+        "How can I see which card was charged for my last invoice?",
     ],
 )
 def test_realistic_messages_pass(text: str) -> None:
