@@ -24,6 +24,7 @@ Discarded candidates are replaced by generating more, until ``n`` cases are kept
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -87,7 +88,7 @@ class SynthSettings:
         review of each and the judge's calibration)."""
         if self.max_calls is not None:
             return self.max_calls
-        generation = 3 * -(-n // self.batch_size) + 2
+        generation = 3 * math.ceil(n / self.batch_size) + 2
         return generation + (2 * n + 2 if self.review else 0)
 
 
@@ -132,9 +133,8 @@ def synthesize_cases(
     )
     prompt = case_prompt()
     checks = LocalChecks([report.task, *(e.message for e in prompt.examples)], settings.threshold)
-    run = _Synthesis(report, llm, judge, settings, prompt, checks, SimilarityIndex(exclude))
-    run.progress = progress
-    run.run()
+    demos = SimilarityIndex(exclude)
+    _Synthesis(report, llm, judge, settings, prompt, checks, demos, progress).run()
     return report
 
 
@@ -169,6 +169,7 @@ class _Synthesis:
         prompt: CasePrompt,
         checks: LocalChecks,
         demos: SimilarityIndex,
+        progress: Callable[[SynthReport], None] | None,
     ) -> None:
         self.report = report
         self.llm = llm
@@ -178,7 +179,7 @@ class _Synthesis:
         self.checks = checks
         self.demos = demos
         self.kept = SimilarityIndex()
-        self.progress: Callable[[SynthReport], None] | None = None
+        self.progress = progress
 
     def run(self) -> None:
         report, barren = self.report, 0
