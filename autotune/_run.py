@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from autotune._atomic import write_atomic
 from autotune.bench import load_benchmark, load_prompt, save_prompt, validate_prompt_fields
 from autotune.experiment import Experiment
 from autotune.llm import load_llm
@@ -85,5 +86,5 @@ def run_experiment(
         alias = experiment.output.alias
         result.registry_uri = f"prompts:/{experiment.output.register_as}@{alias}"
         result.usage["registry_version"] = version
-    (out / "result.json").write_text(json.dumps(result.summary(), indent=2, default=str))
+    write_atomic(out / "result.json", json.dumps(result.summary(), indent=2, default=str))
     return result

@@ -9,14 +9,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
 import yaml
 
+from autotune._atomic import write_atomic
 from autotune.bench import _toml_write
 from autotune.bench._locate import parse_document, validation_error, with_line
 from autotune.bench.benchmark import Benchmark
@@ -146,17 +145,7 @@ def save_prompt(prompt: Prompt, path: str | Path) -> Path:
         ConfigError: The format cannot hold this prompt (demos in a ``.txt``).
     """
     path = Path(path)
-    text = _render(prompt, path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, _render(prompt, path))
 
 
 def validate_prompt_fields(

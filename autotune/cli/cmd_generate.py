@@ -57,8 +57,8 @@ def register(subparsers: Any) -> None:
 
 def run_generate(args: argparse.Namespace) -> int:
     """Handle ``autotune generate``."""
+    from autotune._atomic import write_atomic
     from autotune.gen import check_writable, generate_prompt
-    from autotune.gen._files import write_atomic
     from autotune.llm import load_llm
 
     intent = _check(args)

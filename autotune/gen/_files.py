@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from autotune._atomic import write_atomic
 from autotune.bench import _toml_write
 from autotune.errors import DataError, UserInputError
 from autotune.gen.synth import SynthReport
@@ -39,20 +39,6 @@ def check_writable(path: str | Path, *, field: str) -> Path:
         message = f"cannot create the file: folder {ancestor} is not writable"
         raise UserInputError(message, file=str(target), field=field)
     return target
-
-
-def write_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file, so no half file is left."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def suite_path_for(data_path: str | Path) -> Path:
