@@ -22,6 +22,9 @@ Targets (issue 4): autotune's held-out accuracy >= 70 % and above MIPROv2's with
 model calls. ``--tuning`` leaves the test split out entirely (for choosing settings
 on validation numbers only).
 
+The default sizes keep one run near 30 minutes on 2 CPU cores; most of it is DSPy's,
+whose prompts are longer and whose unparsable replies are retried with the JSONAdapter.
+
 Usage: python benchmarks/bench_sst2_vs_dspy.py [--train 60 --validation 50 --test 150]
 Writes benchmarks/results/sst2_vs_dspy.{json,md} and prints the table.
 """
