@@ -51,10 +51,7 @@ def top_trials(study: optuna.Study, runner: TrialRunner, k: int) -> list[tuple[i
 
 def prompt_of(runner: TrialRunner, trial: optuna.trial.FrozenTrial, instruction: str) -> Prompt:
     """The prompt a finished trial scored, with the temperature it used."""
-    if trial.user_attrs.get("seed_prompt"):
-        prompt = runner.space.seed_prompt
-    else:
-        prompt = runner.space.build(trial.params, instruction)
+    prompt = runner.space.prompt_for(trial.params, instruction, trial.user_attrs)
     return prompt.with_(temperature=float(trial.params.get("temperature", 0.0)))
 
 
@@ -84,7 +81,9 @@ def held_out(
 ) -> HeldOut:
     """Seed and best on the test split with the paired bootstrap CI of the gain."""
     seed_result = score(runner, seed, test)
-    best_result = score(runner, best, test)
+    # When the seed wins validation, its test rows are the best's: score once.
+    same = best.fingerprint() == seed.fingerprint()
+    best_result = seed_result if same else score(runner, best, test)
     gain, low, high = paired_bootstrap_diff_ci(
         best_result.scores(), seed_result.scores(), seed=seed_value
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +71,14 @@ class SearchSpace:
             name=f"slot{params['instruction']}",
         )
 
+    def prompt_for(
+        self, params: Mapping[str, Any], instruction: str, user_attrs: Mapping[str, Any]
+    ) -> Prompt:
+        """The prompt a trial scores: the seed itself for trial 0, else :meth:`build`."""
+        if user_attrs.get(SEED_ATTR):
+            return self.seed_prompt
+        return self.build(dict(params), instruction)
+
     def seed_params(self) -> dict[str, Any]:
         """Parameters that describe the seed prompt as closely as the space allows."""
         s, seed = self.settings, self.seed_prompt
@@ -122,10 +130,7 @@ class TrialRunner:
             if entry is None:
                 note = f"proposal rejected: {proposal.rejected}"
                 return TrialOutcome(optuna.trial.TrialState.FAIL, proposal=proposal, note=note)
-        if trial.user_attrs.get(SEED_ATTR):
-            prompt = self.space.seed_prompt
-        else:
-            prompt = self.space.build(params, entry.instruction)
+        prompt = self.space.prompt_for(params, entry.instruction, trial.user_attrs)
         outcome = self._score(trial, prompt, float(params["temperature"]))
         outcome.proposal = proposal
         return outcome
@@ -180,7 +185,7 @@ class TrialRunner:
             entry = self.space.pool.get(slot)
             if entry is not None:
                 if best.number not in self.failures:
-                    prompt = self.space.build(best.params, entry.instruction)
+                    prompt = self.space.prompt_for(best.params, entry.instruction, best.user_attrs)
                     self.failures[best.number] = self._failures_of(prompt, best.params)
                 return slot, entry.instruction, self.failures[best.number]
         seed = self.space.seed_prompt

@@ -250,3 +250,20 @@ def test_resume_leaves_running_trials_of_live_workers_alone(tmp_path: Path) -> N
     assert states[other_host.number] == optuna.trial.TrialState.RUNNING
     assert states[dead_here.number] == optuna.trial.TrialState.FAIL
     assert states[unknown.number] == optuna.trial.TrialState.FAIL
+
+
+def test_a_winning_seed_is_scored_once_on_the_test_split(
+    tmp_path: Path,
+    benchmark: Benchmark,
+    task_llm: ScriptedLLM,
+    seed_prompt: Prompt,
+    settings: SearchSettings,
+) -> None:
+    unhelpful = ScriptedLLM(["## Persona\nA helper who reads reviews of films."])
+    result = make(tmp_path, task_llm, unhelpful, settings).optimize(benchmark, seed_prompt)
+
+    assert result.best_trial is None  # nothing beat the seed on validation
+    assert result.held_out is not None
+    assert result.held_out.gain == 0.0
+    test_requests = [m for m, _ in task_llm.requests if any("test review" in x.content for x in m)]
+    assert len(test_requests) == len(benchmark.split("test"))
