@@ -5,15 +5,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export LITELLM_LOCAL_MODEL_COST_MAP := True
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test browser lint typecheck unit venv ui clean
+.PHONY: run test browser lint typecheck unit doctor venv ui rebuild-llama clean
 
-$(STAMP): pyproject.toml constraints.txt
+# llama-cpp-python first, built portably (no AMX, no -march=native) into a wheelhouse
+# keyed by its version and flags, so neither pip's cache nor a native build is used.
+$(STAMP): pyproject.toml constraints.txt scripts/llama-wheel.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	scripts/llama-wheel.sh $(BIN)/python >/dev/null
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[local,postgres,dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -21,7 +23,7 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/autotune run experiments/quickstart.toml
 
-test: $(STAMP) browser lint typecheck unit
+test: $(STAMP) browser lint typecheck doctor unit
 
 # The report tests open pages in a real headless browser (Debian's chromium).
 browser:
@@ -34,12 +36,21 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+doctor: $(STAMP)
+	$(BIN)/autotune doctor
+
 unit: $(STAMP)
 	$(BIN)/pytest -q
 
+# Rebuild the embedded backend from source (same portable flags, no cache).
+rebuild-llama:
+	rm -rf "$$(dirname "$$(scripts/llama-wheel.sh $(BIN)/python)")"
+	rm -f $(STAMP)
+	$(MAKE) venv
+
 # The MLflow UI over the local store (compare runs, trials, per-case tables).
 ui: $(STAMP)
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host 127.0.0.1 --port 5000
+	$(BIN)/autotune ui
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -17,12 +17,7 @@ the CLI stay fast.
 from __future__ import annotations
 
 import importlib
-import os
 from typing import TYPE_CHECKING, Any
-
-# Offline, litellm (imported by dspy and mlflow) downloads its price map at import and
-# can deadlock; default to the copy it ships before anything imports it.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from autotune.errors import (
     AutotuneError,

@@ -1,6 +1,7 @@
 """autotune versus DSPy's optimizers on SST-2 with the embedded SmolLM2-135M model.
 
-One run, one seeded sample of SST-2 (``/work/shared/datasets/sst2-train.jsonl``) cut
+One run, one seeded sample of SST-2 (``../shared/datasets/sst2-train.jsonl`` beside the
+checkout) cut
 into train / validation / test; every optimizer gets the same train and validation
 cases, and only the final programs see the test split. The model is served once
 (``start_local_server``, i.e. ``autotune serve-local``) behind a counting proxy, so every
@@ -34,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import sys
 import tempfile
 import time
@@ -45,6 +45,7 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 sys.path.insert(0, str(Path(__file__).parent))
 
+from _datasets import sample_splits as sample_dataset
 from _proxy import CountingProxy
 from _sst2_report import environment, render_table, scrub, summarize
 
@@ -56,7 +57,7 @@ from autotune.llm.server import start_local_server
 from autotune.search._trial import TrialOutcome
 from autotune.tracking.base import NullTracker
 
-DATA = Path("/work/shared/datasets/sst2-train.jsonl")
+DATA = "sst2-train.jsonl"
 RESULTS = Path(__file__).parent / "results"
 LABELS = ("positive", "negative")
 # The answer-length cap that tells task calls from Meta-LLM / proposer calls at the proxy.
@@ -107,15 +108,7 @@ DSPY_PROMPT_MAX_TOKENS = 400  # as autotune's meta_max_tokens
 
 def sample_splits(sizes: dict[str, int], seed: int) -> dict[str, list[dict[str, str]]]:
     """A seeded sample of SST-2 rows cut into the splits, in ``sizes`` order."""
-    rows = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line]
-    picked = random.Random(seed).sample(rows, sum(sizes.values()))
-    splits, start = {}, 0
-    for name, size in sizes.items():
-        splits[name] = [
-            {"text": r["text"], "label": r["label"]} for r in picked[start : start + size]
-        ]
-        start += size
-    return splits
+    return sample_dataset(DATA, sizes, seed)
 
 
 def write_files(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -20,3 +21,18 @@ def test_importing_autotune_does_not_load_heavy_libraries() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_no_command_needs_litellm_or_its_offline_variable() -> None:
+    """A base install has no litellm; nothing autotune runs may import it."""
+    code = (
+        "import sys, os; os.environ.pop('LITELLM_LOCAL_MODEL_COST_MAP', None); "
+        "import autotune.cli.main as m, autotune.llm.accounting as a; "
+        "m.build_parser(); a.price_usd('openai', 'gpt-4o-mini', 10, 10); "
+        "import mlflow, optuna; print('litellm' in sys.modules, 'dspy' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LITELLM")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.strip() == "False False"

@@ -10,13 +10,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 from collections.abc import Sequence
-
-# Offline, litellm (imported by dspy and mlflow) would try to download its price map
-# at import and can deadlock; every entry point sets this before anything imports it.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from autotune.errors import AutotuneError, BudgetExceeded
 
@@ -31,6 +26,7 @@ COMMAND_MODULES = (
     "compare",
     "regress",
     "report",
+    "doctor",
 )
 
 EXIT_USER_ERROR = 2

@@ -9,17 +9,12 @@ never use up a budget.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
-from typing import Any
 
 from autotune.errors import BudgetExceeded
 from autotune.llm.base import BaseLLM, LLMWrapper
@@ -29,7 +24,6 @@ logger = logging.getLogger(__name__)
 
 # Backends that run on the user's own machine cost nothing.
 FREE_BACKENDS = frozenset({"llama_cpp", "fake"})
-_PRICE_FILE = "model_prices_and_context_window_backup.json"
 
 
 @dataclass(frozen=True)
@@ -141,38 +135,22 @@ class Budget:
 
 
 @cache
-def _price_table() -> dict[str, Any]:
-    """litellm's bundled price map, read from its JSON file without importing litellm.
-
-    Importing litellm takes seconds and, unless ``LITELLM_LOCAL_MODEL_COST_MAP`` is
-    set, goes online; the bundled file holds the same ``model_cost`` data.
-    """
-    spec = importlib.util.find_spec("litellm")
-    for location in (spec.submodule_search_locations or []) if spec else []:
-        price_file = Path(location) / _PRICE_FILE
-        if price_file.is_file():
-            table: dict[str, Any] = json.loads(price_file.read_text(encoding="utf-8"))
-            return table
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    try:
-        import litellm
-    except ImportError:
-        logger.warning("litellm is not installed; dollar costs are reported as 0")
-        return {}
-    return dict(litellm.model_cost)
-
-
 def price_usd(backend: str, model_id: str, prompt_tokens: int, completion_tokens: int) -> float:
-    """Estimated dollars of one call; 0 for local backends and models without a price."""
+    """Estimated dollars of one call; 0 for local backends and models without a price.
+
+    Prices come from ``genai-prices`` (pydantic's maintained price data, bundled with
+    the package, no network): litellm's map would need litellm, a heavy install.
+    """
     if backend in FREE_BACKENDS:
         return 0.0
-    entry = _price_table().get(model_id)
-    if not isinstance(entry, dict):
+    from genai_prices import Usage as TokenUsage
+    from genai_prices import calc_price
+
+    usage = TokenUsage(input_tokens=prompt_tokens, output_tokens=completion_tokens)
+    try:
+        return float(calc_price(usage, model_ref=model_id).total_price)
+    except LookupError:
         return 0.0
-    return (
-        float(entry.get("input_cost_per_token") or 0.0) * prompt_tokens
-        + float(entry.get("output_cost_per_token") or 0.0) * completion_tokens
-    )
 
 
 class MeteredLLM(LLMWrapper):

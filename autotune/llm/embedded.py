@@ -7,6 +7,7 @@ Any other GGUF file works too (``gguf:/path/model.gguf``).
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
 import threading
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from autotune.errors import LLMError
+from autotune.llm.backend_check import ensure_backend_works
 from autotune.llm.base import BaseLLM
 from autotune.llm.types import Completion, Message, SamplingParams
 
@@ -29,6 +31,16 @@ _ModelKey = tuple[str, int, int | None]
 # not re-entrant.
 _loaded: dict[_ModelKey, tuple[Any, threading.Lock]] = {}
 _loading_lock = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    """Free models before interpreter teardown, where llama-cpp-python's finalizer
+    would print a harmless but alarming traceback."""
+    for llama, lock in _loaded.values():
+        with lock:
+            llama.close()
+    _loaded.clear()
 
 
 def default_gguf_path() -> Path:
@@ -67,6 +79,9 @@ def _open_model(model_path: Path, n_ctx: int, n_threads: int | None) -> Any:
         raise LLMError(f"GGUF model file not found: {model_path}")
     if not os.access(model_path, os.R_OK):
         raise LLMError(f"GGUF model file is not readable: {model_path}")
+    # A build with the wrong CPU kernels dies by SIGSEGV at the first generation: check
+    # once, in a child process, so it becomes a clear error instead of a dead process.
+    ensure_backend_works(model_path)
     from llama_cpp import Llama  # heavy import, only when a model is really needed
 
     try:

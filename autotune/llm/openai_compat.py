@@ -19,7 +19,6 @@ import re
 import time
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import openai
@@ -28,6 +27,7 @@ from autotune.errors import LLMError
 from autotune.llm._aiohttp_transport import async_http_client
 from autotune.llm.base import BaseLLM
 from autotune.llm.types import Completion, Message, SamplingParams
+from autotune.llm.urls import display_url
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_TIMEOUT_S = 60.0
@@ -44,14 +44,6 @@ _CHAT_PATH = "/chat/completions"
 
 class _MalformedBody(Exception):
     """A 2xx response whose body is not a chat completion."""
-
-
-def _display_url(url: str) -> str:
-    """``url`` without user info, query or fragment (they may carry credentials)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
 
 
 class OpenAICompatLLM(BaseLLM):
@@ -79,7 +71,7 @@ class OpenAICompatLLM(BaseLLM):
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip(
             "/"
         )
-        self.endpoint = _display_url(self.base_url)
+        self.endpoint = display_url(self.base_url)
         self.api_key_env = api_key_env
         self.timeout_s = timeout_s
         self.max_retries = max_retries

@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Any
 
 from autotune.errors import ConfigError, LLMError
+from autotune.llm.backend_check import ensure_backend_works
 from autotune.llm.embedded import DEFAULT_MODEL_ID, default_gguf_path
 
 _LOCAL_SPECS = ("smollm2", "local")
@@ -54,6 +55,7 @@ def serve(
     """Serve a local model over HTTP until interrupted (blocks)."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     model_path, alias = resolve_local_model(spec)
+    ensure_backend_works(model_path)
     import uvicorn
     from llama_cpp.server.app import create_app
     from llama_cpp.server.settings import ModelSettings, ServerSettings

@@ -1,0 +1,43 @@
+"""The public labelled data the benchmarks measure on, found from the repository root.
+
+The files live beside the checkout in ``../shared/datasets/`` (one ``{"text", "label"}``
+object per line). None of their sentences is copied into the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DATASETS = REPO_ROOT.parent / "shared" / "datasets"
+
+
+class MissingDataset(SystemExit):
+    """A missing data file: one line naming it, exit code 2."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"benchmark data not found: {path} (expected beside the checkout)")
+        self.code = 2
+
+
+def dataset_path(name: str) -> Path:
+    """``../shared/datasets/<name>`` from the repository root; exits naming it if missing."""
+    path = DATASETS / name
+    if not path.is_file():
+        raise MissingDataset(path)
+    return path
+
+
+def sample_splits(name: str, sizes: dict[str, int], seed: int) -> dict[str, list[dict[str, str]]]:
+    """A seeded sample of a data file's rows cut into disjoint splits, in ``sizes`` order."""
+    lines = dataset_path(name).read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
+    picked = random.Random(seed).sample(rows, sum(sizes.values()))
+    splits, start = {}, 0
+    for split, size in sizes.items():
+        chunk = picked[start : start + size]
+        splits[split] = [{"text": str(r["text"]), "label": str(r["label"])} for r in chunk]
+        start += size
+    return splits

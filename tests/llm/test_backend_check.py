@@ -1,0 +1,63 @@
+"""The first-load check: a child that dies by a signal becomes one clear error."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from autotune import doctor
+from autotune.errors import LLMError
+from autotune.llm import backend_check
+from autotune.llm.backend_check import CheckVerdict, run_check
+
+SEGFAULT_CHILD = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"]
+
+
+def test_a_child_killed_by_sigsegv_is_a_crash_naming_the_signal() -> None:
+    verdict = run_check(SEGFAULT_CHILD)
+    assert verdict == CheckVerdict(False, "the process died with SIGSEGV", crashed=True)
+
+
+def test_a_hanging_child_is_a_crash() -> None:
+    verdict = run_check([sys.executable, "-c", "import time; time.sleep(30)"], timeout_s=0.5)
+    assert verdict.crashed and "no answer within" in verdict.detail
+
+
+def test_an_error_exit_is_not_a_crash_and_keeps_the_last_line() -> None:
+    verdict = run_check([sys.executable, "-c", "raise SystemExit('cannot read model.gguf')"])
+    assert verdict == CheckVerdict(False, "cannot read model.gguf", crashed=False)
+
+
+def test_a_crashing_build_is_one_error_with_the_rebuild_command_and_is_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("AUTOTUNE_SKIP_BACKEND_CHECK", raising=False)
+    monkeypatch.setattr(backend_check, "child_command", lambda path: SEGFAULT_CHILD)
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"x")
+    with pytest.raises(LLMError) as caught:
+        backend_check.ensure_backend_works(model)
+    message = str(caught.value)
+    assert "SIGSEGV" in message and "--no-binary llama-cpp-python" in message
+    assert "GGML_NATIVE=OFF" in message and "\n" not in message
+    # The verdict is kept for this build and machine: no second child process.
+    monkeypatch.setattr(backend_check, "child_command", lambda path: ["/nonexistent/never-run"])
+    with pytest.raises(LLMError, match="SIGSEGV"):
+        backend_check.ensure_backend_works(model)
+    assert list((tmp_path / "cache" / "autotune" / "backend-check").glob("*.json"))
+
+
+@pytest.mark.embedded
+def test_the_installed_llama_cpp_build_does_not_use_amx() -> None:
+    features = doctor.enabled_features(doctor.llama_system_info())
+    assert "AVX2" in features or not sys.platform.startswith("linux")
+    assert not [name for name in features if name.startswith("AMX")], features
+
+
+@pytest.mark.embedded
+def test_the_installed_build_generates_in_a_child_process(embedded_gguf_path: Path) -> None:
+    verdict = backend_check.check_backend(embedded_gguf_path, remember=False)
+    assert verdict.ok, verdict.detail
