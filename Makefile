@@ -44,7 +44,8 @@ unit: $(STAMP)
 
 # Rebuild the embedded backend from source (same portable flags, no cache).
 rebuild-llama:
-	rm -rf "$$(dirname "$$(scripts/llama-wheel.sh $(BIN)/python)")"
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	rm -rf "$$(scripts/llama-wheel.sh $(BIN)/python --print-house)"
 	rm -f $(STAMP)
 	$(MAKE) venv
 

@@ -8,7 +8,7 @@
 # after changing the flags: the wheel is built with --no-cache-dir into a wheelhouse
 # keyed by everything that shapes it, and installed from there with --no-index.
 #
-# usage: scripts/llama-wheel.sh PYTHON [--print-key]
+# usage: scripts/llama-wheel.sh PYTHON [--print-house]
 #   LLAMA_CMAKE_ARGS   override the CMake flags (a different key, a separate wheel)
 #   AUTOTUNE_WHEELHOUSE  where wheels are kept (default ~/.cache/autotune/wheelhouse)
 set -euo pipefail
@@ -30,10 +30,9 @@ esac
 flags=${LLAMA_CMAKE_ARGS:-$default_flags}
 pytag=$("$python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
 key=$(printf '%s|%s|%s|%s' "$version" "$flags" "$pytag" "$arch" | sha256sum | cut -c1-12)
-if [ "${2:-}" = "--print-key" ]; then echo "$key"; exit 0; fi
-
 root=${AUTOTUNE_WHEELHOUSE:-${XDG_CACHE_HOME:-$HOME/.cache}/autotune/wheelhouse}
 house="$root/llama-cpp-python-$version-$key"
+if [ "${2:-}" = "--print-house" ]; then echo "$house"; exit 0; fi
 mkdir -p "$house"
 
 find_wheel() { ls "$house"/llama_cpp_python-"$version"-*.whl 2>/dev/null | head -n 1; }
