@@ -30,6 +30,7 @@ from autotune.errors import (
 from autotune.prompt import Demo, Prompt
 
 if TYPE_CHECKING:
+    from autotune.answer_strategies import BaseAnswerStrategy
     from autotune.bench import Benchmark, Case, load_benchmark, load_cases, load_prompt
     from autotune.evaluate import EvalResult, Evaluator
     from autotune.gen import generate_prompt, reflect, synthesize_cases
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     from autotune.search.optimizer import PromptOptimizer
     from autotune.search.result import OptimizationResult
     from autotune.search.settings import SearchSettings
-    from autotune.strategies import BaseStrategy
 
 __version__ = "0.1.0"
 
@@ -61,7 +61,7 @@ _LAZY = {
     "PromptOptimizer": "autotune.search.optimizer",
     "OptimizationResult": "autotune.search.result",
     "SearchSettings": "autotune.search.settings",
-    "BaseStrategy": "autotune.strategies",
+    "BaseAnswerStrategy": "autotune.answer_strategies",
     "generate_prompt": "autotune.gen",
     "reflect": "autotune.gen",
     "synthesize_cases": "autotune.gen",
@@ -72,9 +72,9 @@ _LAZY = {
 
 __all__ = [
     "AutotuneError",
+    "BaseAnswerStrategy",
     "BaseLLM",
     "BaseMetric",
-    "BaseStrategy",
     "Benchmark",
     "Budget",
     "BudgetExceeded",

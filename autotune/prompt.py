@@ -70,7 +70,8 @@ class Prompt:
         system: The instruction text (Persona, Context, Steps, Format, ...).
         user_template: The user message, with ``{field}`` placeholders for case inputs.
         demos: Few-shot examples, rendered as user/assistant turns before the case.
-        strategy: Name of the answer strategy (``direct``, ``step_by_step``, ``reflexion``).
+        answer_strategy: How the prompt is run on one case (``direct``, ``step_by_step``,
+            ``reflexion``); not to be confused with the search's searchers.
         instruction_position: ``system`` puts the instruction in a system message;
             ``user`` prepends it to every user message (small models often follow that
             better).
@@ -82,7 +83,7 @@ class Prompt:
     system: str
     user_template: str = DEFAULT_USER_TEMPLATE
     demos: tuple[Demo, ...] = ()
-    strategy: str = "direct"
+    answer_strategy: str = "direct"
     instruction_position: InstructionPosition = "system"
     temperature: float | None = None
     name: str = dataclasses.field(default="", compare=False)
@@ -124,7 +125,7 @@ class Prompt:
             self.system,
             self.user_template,
             repr(self.demos),
-            self.strategy,
+            self.answer_strategy,
             self.instruction_position,
             repr(self.temperature),
         ]
@@ -136,7 +137,7 @@ class Prompt:
             "name": self.name,
             "system": self.system,
             "user_template": self.user_template,
-            "strategy": self.strategy,
+            "answer_strategy": self.answer_strategy,
             "instruction_position": self.instruction_position,
             **({} if self.temperature is None else {"temperature": self.temperature}),
             "demos": [{"inputs": d.input_dict(), "output": d.output} for d in self.demos],
@@ -150,7 +151,7 @@ class Prompt:
             system=str(data.get("system", "")),
             user_template=str(data.get("user_template", DEFAULT_USER_TEMPLATE)),
             demos=demos,
-            strategy=str(data.get("strategy", "direct")),
+            answer_strategy=str(data.get("answer_strategy", data.get("strategy", "direct"))),
             instruction_position=data.get("instruction_position", "system"),
             temperature=None if data.get("temperature") is None else float(data["temperature"]),
             name=str(data.get("name", "")),

@@ -2,8 +2,8 @@
 
 * ``.txt`` / ``.md``: the system text only; the user template is the suite's.
 * ``.toml`` / ``.yaml`` / ``.json``: the :meth:`Prompt.to_dict` shape — ``system``,
-  ``user_template``, ``demos`` (``inputs`` + ``output``), ``strategy``,
-  ``instruction_position``, ``temperature``, ``name``.
+  ``user_template``, ``demos`` (``inputs`` + ``output``), ``answer_strategy``
+  (``strategy`` in older files), ``instruction_position``, ``temperature``, ``name``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,11 @@ class _PromptSpec(pydantic.BaseModel):
     system: str = ""
     user_template: str | None = pydantic.Field(default=None, min_length=1)
     demos: list[_DemoSpec] = []
-    strategy: str = pydantic.Field(default="direct", min_length=1)
+    answer_strategy: str = pydantic.Field(
+        default="direct",
+        min_length=1,
+        validation_alias=pydantic.AliasChoices("answer_strategy", "strategy"),
+    )
     instruction_position: Literal["system", "user"] = "system"
     temperature: float | None = pydantic.Field(default=None, ge=0.0, le=2.0)
 
@@ -66,7 +70,7 @@ def _from_spec(spec: _PromptSpec, path: Path, default_user_template: str) -> Pro
         system=spec.system.strip(),
         user_template=template,
         demos=tuple(Demo.of(demo.inputs, str(demo.output)) for demo in spec.demos),
-        strategy=spec.strategy,
+        answer_strategy=spec.answer_strategy,
         instruction_position=spec.instruction_position,
         temperature=spec.temperature,
         name=spec.name or path.stem,
@@ -112,7 +116,7 @@ def _render(prompt: Prompt, path: Path) -> str:
             what
             for what, present in (
                 ("demos", bool(prompt.demos)),
-                (f"strategy {prompt.strategy!r}", prompt.strategy != "direct"),
+                (f"answer strategy {prompt.answer_strategy!r}", prompt.answer_strategy != "direct"),
                 ("instruction_position 'user'", prompt.instruction_position != "system"),
                 ("a tuned temperature", prompt.temperature is not None),
             )

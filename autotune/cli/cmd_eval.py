@@ -7,10 +7,10 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from autotune.answer_strategies import get_answer_strategy
 from autotune.errors import AutotuneError, ConfigError, DataError, UserInputError
 from autotune.evaluate import CaseResult, EvalBudgetExceeded, EvalResult, Evaluator
 from autotune.llm import SamplingParams, load_llm
-from autotune.strategies import get_strategy
 from autotune.tracking import MlflowTracker, NullTracker, Tracker
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ def _check_numbers(args: argparse.Namespace) -> None:
 
 def _check_strategy(prompt: Prompt, prompt_file: str) -> None:
     try:
-        get_strategy(prompt.strategy)
+        get_answer_strategy(prompt.answer_strategy)
     except ConfigError as exc:  # point at the prompt file, not only the field
         raise ConfigError(exc.message, file=prompt_file, field="strategy") from None
 

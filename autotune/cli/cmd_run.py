@@ -117,7 +117,8 @@ def print_result(console: Console, result: OptimizationResult, wall_s: float) ->
     console.print(result.best_prompt.system or "(empty system text)", markup=False)
     if result.best_prompt.demos:
         console.print(
-            f"+ {len(result.best_prompt.demos)} demos, strategy {result.best_prompt.strategy}, "
+            f"+ {len(result.best_prompt.demos)} demos, "
+            f"answer strategy {result.best_prompt.answer_strategy}, "
             f"instruction in the {result.best_prompt.instruction_position} message"
         )
     if result.prompt_path:

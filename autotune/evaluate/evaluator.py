@@ -17,6 +17,12 @@ import time
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from typing import Any, TypeVar
 
+from autotune.answer_strategies import (
+    AnswerResult,
+    BaseAnswerStrategy,
+    get_answer_strategy,
+    messages_as_text,
+)
 from autotune.bench.case import Case
 from autotune.errors import BudgetExceeded, ConfigError, DataError, UserInputError
 from autotune.evaluate.results import CaseResult, EvalResult
@@ -24,7 +30,6 @@ from autotune.llm.base import BaseLLM
 from autotune.llm.types import SamplingParams
 from autotune.metrics.base import MetricSet, Score
 from autotune.prompt import Prompt
-from autotune.strategies import BaseStrategy, StrategyResult, get_strategy, messages_as_text
 
 ProgressCallback = Callable[[CaseResult], None]
 T = TypeVar("T")
@@ -95,7 +100,7 @@ class Evaluator:
         """
         cases = tuple(cases)
         check_cases(prompt, cases)
-        strategy = get_strategy(prompt.strategy)
+        strategy = get_answer_strategy(prompt.answer_strategy)
         slots: list[CaseResult | None] = [None] * len(cases)
         started = time.perf_counter()
         try:
@@ -106,7 +111,7 @@ class Evaluator:
 
     async def _run_workers(
         self,
-        strategy: BaseStrategy,
+        strategy: BaseAnswerStrategy,
         prompt: Prompt,
         cases: tuple[Case, ...],
         slots: list[CaseResult | None],
@@ -130,7 +135,9 @@ class Evaluator:
             await asyncio.gather(*workers, return_exceptions=True)
             raise
 
-    async def _run_case(self, strategy: BaseStrategy, prompt: Prompt, case: Case) -> CaseResult:
+    async def _run_case(
+        self, strategy: BaseAnswerStrategy, prompt: Prompt, case: Case
+    ) -> CaseResult:
         started = time.perf_counter()
         try:
             result = await strategy.run(self.llm, prompt, case.inputs, self.params)
@@ -212,7 +219,7 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
 def _scored_row(
     prompt: Prompt,
     case: Case,
-    result: StrategyResult,
+    result: AnswerResult,
     weighted: float,
     scores: dict[str, Score],
     latency: float,

@@ -1,7 +1,7 @@
 """Reflexion on one input: draft, harsh critique, rewrite, round after round.
 
 This runs the very strategy the optimizer uses as an answer strategy
-(:class:`~autotune.strategies.ReflexionStrategy`, looked up by name), on one question,
+(:class:`~autotune.answer_strategies.ReflexionAnswer`, looked up by name), on one question,
 and regroups its trace per round for display.
 """
 
@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from autotune.answer_strategies import ReflexionAnswer, get_answer_strategy
 from autotune.errors import UserInputError
 from autotune.evaluate import run_sync
 from autotune.llm.base import BaseLLM
 from autotune.llm.types import Completion, SamplingParams
 from autotune.prompt import Prompt
-from autotune.strategies import ReflexionStrategy, get_strategy
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,8 @@ def reflect(
         raise UserInputError("the question is empty", field="question")
     if rounds < 1:
         raise UserInputError(f"must be at least 1, got {rounds}", field="rounds")
-    strategy = get_strategy(ReflexionStrategy.name, rounds=rounds)
-    prompt = Prompt(system=system.strip(), strategy=ReflexionStrategy.name, name="reflect")
+    strategy = get_answer_strategy(ReflexionAnswer.name, rounds=rounds)
+    prompt = Prompt(system=system.strip(), answer_strategy=ReflexionAnswer.name, name="reflect")
     inputs = {"input": question.strip()}
     result = run_sync(strategy.run(llm, prompt, inputs, params or SamplingParams()))
     return Reflection(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from autotune.answer_strategies import get_answer_strategy
 from autotune.bench.benchmark import Benchmark
 from autotune.bench.prompt_file import load_prompt, validate_prompt_fields
 from autotune.errors import ConfigError
 from autotune.prompt import Prompt
-from autotune.strategies import get_strategy
 from autotune.tracking.mlflow_sink import quiet_store_migrations
 
 REGISTRY_SCHEME = "prompts:/"
@@ -82,7 +82,7 @@ def check_prompt(resolved: ResolvedPrompt, benchmark: Benchmark) -> None:
             the prompt's file or URI).
     """
     try:
-        get_strategy(resolved.prompt.strategy)
+        get_answer_strategy(resolved.prompt.answer_strategy)
     except ConfigError as exc:
         raise ConfigError(exc.message, file=resolved.spec, field="strategy") from None
     validate_prompt_fields(resolved.prompt, benchmark, prompt_file=resolved.spec)

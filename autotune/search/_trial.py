@@ -66,7 +66,7 @@ class SearchSpace:
         return self.seed_prompt.with_(
             system=instruction,
             demos=demos,
-            strategy=str(params["strategy"]),
+            answer_strategy=str(params["strategy"]),
             instruction_position=params["position"],
             name=f"slot{params['instruction']}",
         )
@@ -91,7 +91,7 @@ class SearchSpace:
             "n_demos": pick(0, s.demo_counts),
             "demo_set": 0,
             "position": pick(seed.instruction_position, s.positions),
-            "strategy": pick(seed.strategy, s.strategies),
+            "strategy": pick(seed.answer_strategy, s.strategies),
             "temperature": pick(0.0, s.temperatures),
         }
 

@@ -23,7 +23,7 @@ def eval_params(prompt: Prompt, result: EvalResult) -> dict[str, Any]:
     return {
         "prompt_name": prompt.name,
         "prompt_fingerprint": prompt.fingerprint(),
-        "strategy": prompt.strategy,
+        "answer_strategy": prompt.answer_strategy,
         "instruction_position": prompt.instruction_position,
         "demos": len(prompt.demos),
         "cases": len(result.rows),
@@ -78,7 +78,7 @@ def prompt_markdown(prompt: Prompt) -> str:
     parts += ["", "## User template", prompt.user_template]
     for number, demo in enumerate(prompt.demos, start=1):
         parts += ["", f"## Demo {number}", prompt.render_user(demo.input_dict()), "->", demo.output]
-    parts += ["", f"strategy: {prompt.strategy}", ""]
+    parts += ["", f"answer strategy: {prompt.answer_strategy}", ""]
     return "\n".join(parts)
 
 

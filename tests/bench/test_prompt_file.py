@@ -20,7 +20,7 @@ FULL = Prompt(
     system='Classify the review.\nAnswer with one word: "positive" or "negative".\\n',
     user_template="Review: {text}",
     demos=(Demo.of({"text": "Loved it"}, "positive"), Demo.of({"text": "Meh"}, "negative")),
-    strategy="step_by_step",
+    answer_strategy="step_by_step",
     instruction_position="user",
     name="seed",
 )

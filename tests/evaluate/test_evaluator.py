@@ -228,7 +228,7 @@ def test_no_cases_is_a_data_error() -> None:
 
 
 def test_unknown_strategy_is_a_config_error() -> None:
-    prompt = PROMPT.with_(strategy="telepathy")
+    prompt = PROMPT.with_(answer_strategy="telepathy")
     with pytest.raises(ConfigError) as caught:
         Evaluator(ScriptedLLM(), exact_only()).evaluate(prompt, make_cases(["a"]))
     assert caught.value.field == "strategy"
@@ -236,7 +236,7 @@ def test_unknown_strategy_is_a_config_error() -> None:
 
 def test_row_shows_the_request_a_strategy_actually_sent() -> None:
     llm = ScriptedLLM(["thinking...\nAnswer: a"])
-    prompt = PROMPT.with_(strategy="step_by_step")
+    prompt = PROMPT.with_(answer_strategy="step_by_step")
     row = Evaluator(llm, exact_only()).evaluate(prompt, make_cases(["a"])).rows[0]
     sent = llm.requests[0][0][-1].content
     assert sent.startswith("Word: a\n\nThink step by step")

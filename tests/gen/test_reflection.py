@@ -1,11 +1,11 @@
 import pytest
 
+from autotune.answer_strategies import ReflexionAnswer
 from autotune.errors import UserInputError
 from autotune.gen import ReflexionRound, reflect
 from autotune.gen.reflect import rounds_from_trace
 from autotune.llm.fake import ScriptedLLM
 from autotune.llm.types import Message, SamplingParams
-from autotune.strategies import ReflexionStrategy
 
 QUESTION = "What is 17 * 3?"
 
@@ -17,7 +17,7 @@ def test_one_round_shows_draft_critique_and_final_answer() -> None:
     assert reflection.rounds == [ReflexionRound(1, "41", "- 17 * 3 is 51, not 41.", "51")]
     assert reflection.answer == "51" and reflection.calls == 3
     # The requests are the optimizer's reflexion strategy's own.
-    strategy = ReflexionStrategy()
+    strategy = ReflexionAnswer()
     messages = [Message("system", "Answer with a number."), Message("user", QUESTION)]
     task = "[system]\nAnswer with a number.\n\n[user]\nWhat is 17 * 3?"
     assert llm.requests[0] == (messages, params)

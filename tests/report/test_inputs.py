@@ -33,7 +33,9 @@ def test_registry_uris_resolve_by_alias_and_by_version(tmp_path: Path) -> None:
     uri = "sqlite:///" + (tmp_path / "db" / "mlflow.db").as_posix()
     (tmp_path / "db").mkdir()
     first = Prompt(system="Label it.", user_template="{text}")
-    second = Prompt(system="Label it carefully.", user_template="{text}", strategy="step_by_step")
+    second = Prompt(
+        system="Label it carefully.", user_template="{text}", answer_strategy="step_by_step"
+    )
     register_prompt(first, "sentiment", alias="production", tracking_uri=uri)
     register_prompt(second, "sentiment", tracking_uri=uri)
 
@@ -42,7 +44,7 @@ def test_registry_uris_resolve_by_alias_and_by_version(tmp_path: Path) -> None:
     assert by_alias.registry_name == "sentiment" and by_alias.prompt.name == "sentiment"
     assert by_alias.label == "sentiment@production (v1)"
     by_version = resolve_prompt("prompts:/sentiment/2", "ignored {text}", tracking_uri=uri)
-    assert by_version.prompt.strategy == "step_by_step" and by_version.version == 2
+    assert by_version.prompt.answer_strategy == "step_by_step" and by_version.version == 2
     assert by_version.label == "sentiment/2"
     with pytest.raises(ConfigError, match="not in the prompt registry"):
         resolve_prompt("prompts:/sentiment@staging", "{text}", tracking_uri=uri)

@@ -78,7 +78,7 @@ def test_log_eval_writes_params_metrics_prompt_and_case_table(
     params = run.data.params
     assert params["model"] == "fake:scripted" and params["split"] == "test"
     assert params["prompt_fingerprint"] == PROMPT.fingerprint()
-    assert (params["strategy"], params["demos"], params["cases"]) == ("direct", "1", "3")
+    assert (params["answer_strategy"], params["demos"], params["cases"]) == ("direct", "1", "3")
     metrics = run.data.metrics
     assert metrics["mean"] == pytest.approx(1 / 3)
     assert (metrics["ci_low"], metrics["ci_high"]) == (result.ci_low, result.ci_high)

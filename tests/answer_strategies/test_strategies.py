@@ -2,39 +2,39 @@ import asyncio
 
 import pytest
 
+from autotune.answer_strategies import (
+    AnswerResult,
+    ReflexionAnswer,
+    StepByStepAnswer,
+    available_answer_strategies,
+    get_answer_strategy,
+)
+from autotune.answer_strategies.step_by_step import extract_answer, last_nonempty_line
 from autotune.errors import ConfigError
 from autotune.llm.fake import ScriptedLLM
 from autotune.llm.types import Message, SamplingParams
 from autotune.prompt import Prompt
-from autotune.strategies import (
-    ReflexionStrategy,
-    StepByStepStrategy,
-    StrategyResult,
-    available_strategies,
-    get_strategy,
-)
-from autotune.strategies.step_by_step import extract_answer, last_nonempty_line
 
 PROMPT = Prompt(system="Solve the sum. Reply with a number.", user_template="{question}")
 INPUTS = {"question": "What is 2 + 3?"}
 PARAMS = SamplingParams(max_tokens=32)
 
 
-def run(strategy_name: str, llm: ScriptedLLM, **options: object) -> StrategyResult:
-    strategy = get_strategy(strategy_name, **options)
+def run(strategy_name: str, llm: ScriptedLLM, **options: object) -> AnswerResult:
+    strategy = get_answer_strategy(strategy_name, **options)
     return asyncio.run(strategy.run(llm, PROMPT, INPUTS, PARAMS))
 
 
 def test_registry_lists_and_builds_strategies() -> None:
-    assert available_strategies() == ["direct", "reflexion", "step_by_step"]
-    strategy = get_strategy("reflexion", rounds=2)
-    assert isinstance(strategy, ReflexionStrategy) and strategy.rounds == 2
-    assert isinstance(get_strategy("step_by_step"), StepByStepStrategy)
+    assert available_answer_strategies() == ["direct", "reflexion", "step_by_step"]
+    strategy = get_answer_strategy("reflexion", rounds=2)
+    assert isinstance(strategy, ReflexionAnswer) and strategy.rounds == 2
+    assert isinstance(get_answer_strategy("step_by_step"), StepByStepAnswer)
 
 
 def test_unknown_strategy_is_a_config_error_on_field_strategy() -> None:
     with pytest.raises(ConfigError, match="unknown strategy 'cot'") as caught:
-        get_strategy("cot")
+        get_answer_strategy("cot")
     assert caught.value.field == "strategy"
 
 
@@ -133,7 +133,7 @@ def test_reflexion_keeps_the_previous_answer_when_the_rewrite_is_empty() -> None
 
 
 def test_reflexion_custom_templates_are_used_and_checked() -> None:
-    strategy = ReflexionStrategy(
+    strategy = ReflexionAnswer(
         critique_template="Judge {answer} for {task}", revise_template="Fix: {critique}"
     )
     llm = ScriptedLLM(["6", "too big", "5"])
@@ -141,7 +141,7 @@ def test_reflexion_custom_templates_are_used_and_checked() -> None:
     assert llm.requests[1][0][0].content.startswith("Judge 6 for [system]")
     assert llm.requests[2][0][-1].content == "Fix: too big"
     with pytest.raises(ConfigError) as caught:
-        ReflexionStrategy(revise_template="Fix {answer}")
+        ReflexionAnswer(revise_template="Fix {answer}")
     assert caught.value.field == "revise_template"
     with pytest.raises(ValueError, match="at least one round"):
-        ReflexionStrategy(rounds=0)
+        ReflexionAnswer(rounds=0)

@@ -11,11 +11,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from autotune.answer_strategies._templates import load_template
+from autotune.answer_strategies.base import AnswerResult, BaseAnswerStrategy
 from autotune.llm.base import BaseLLM
 from autotune.llm.types import Message, SamplingParams
 from autotune.prompt import Prompt
-from autotune.strategies._templates import load_template
-from autotune.strategies.base import BaseStrategy, StrategyResult
 
 # "Answer: x", "Final answer: x", "**Answer:** x", "ANSWER - x"; the value may be empty
 # when the model puts it on the next line.
@@ -48,7 +48,7 @@ def _clean(value: str) -> str:
     return value.strip().strip("*_`").strip()
 
 
-class StepByStepStrategy(BaseStrategy):
+class StepByStepAnswer(BaseAnswerStrategy):
     """Ask for step-by-step reasoning, then take the final answer from it."""
 
     name = "step_by_step"
@@ -59,7 +59,7 @@ class StepByStepStrategy(BaseStrategy):
         prompt: Prompt,
         inputs: Mapping[str, Any],
         params: SamplingParams,
-    ) -> StrategyResult:
+    ) -> AnswerResult:
         messages = prompt.render(inputs)
         last = messages[-1]
         messages[-1] = Message("user", f"{last.content}\n\n{load_template('step_by_step')}")
@@ -68,7 +68,7 @@ class StepByStepStrategy(BaseStrategy):
         answer = extract_answer(reasoning.text)
         if answer is not None:
             trace.append(("final", answer))
-            return StrategyResult(answer, [reasoning], trace, messages)
+            return AnswerResult(answer, [reasoning], trace, messages)
         follow_up = [
             *messages,
             Message("assistant", reasoning.text),
@@ -77,4 +77,4 @@ class StepByStepStrategy(BaseStrategy):
         final = await llm.aexecute(follow_up, params)
         answer = final.text.strip() or last_nonempty_line(reasoning.text)
         trace.append(("final", answer))
-        return StrategyResult(answer, [reasoning, final], trace, messages)
+        return AnswerResult(answer, [reasoning, final], trace, messages)

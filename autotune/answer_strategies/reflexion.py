@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from autotune.answer_strategies._templates import load_template
+from autotune.answer_strategies.base import AnswerResult, BaseAnswerStrategy, messages_as_text
 from autotune.errors import ConfigError
 from autotune.llm.base import BaseLLM
 from autotune.llm.types import Completion, Message, SamplingParams
 from autotune.prompt import Prompt, fill_template, template_fields
-from autotune.strategies._templates import load_template
-from autotune.strategies.base import BaseStrategy, StrategyResult, messages_as_text
 
 
-class ReflexionStrategy(BaseStrategy):
+class ReflexionAnswer(BaseAnswerStrategy):
     """Draft -> critique -> revised final answer, repeated ``rounds`` times.
 
     Args:
@@ -56,7 +56,7 @@ class ReflexionStrategy(BaseStrategy):
         prompt: Prompt,
         inputs: Mapping[str, Any],
         params: SamplingParams,
-    ) -> StrategyResult:
+    ) -> AnswerResult:
         messages = prompt.render(inputs)
         task = messages_as_text(messages)
         draft = await llm.aexecute(messages, params)
@@ -74,7 +74,7 @@ class ReflexionStrategy(BaseStrategy):
             trace.append(("critique", critique.text))
             answer = _keep_if_empty(revised, answer)
         trace.append(("final", answer))
-        return StrategyResult(answer, completions, trace, messages)
+        return AnswerResult(answer, completions, trace, messages)
 
     def critique_request(self, task: str, answer: str) -> list[Message]:
         """The messages asking for a critique of ``answer`` to ``task``."""

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from autotune.answer_strategies.base import AnswerResult, BaseAnswerStrategy
 from autotune.llm.base import BaseLLM
 from autotune.llm.types import SamplingParams
 from autotune.prompt import Prompt
-from autotune.strategies.base import BaseStrategy, StrategyResult
 
 
-class DirectStrategy(BaseStrategy):
+class DirectAnswer(BaseAnswerStrategy):
     """Send ``prompt.render(inputs)`` and use the reply as the answer."""
 
     name = "direct"
@@ -22,7 +22,7 @@ class DirectStrategy(BaseStrategy):
         prompt: Prompt,
         inputs: Mapping[str, Any],
         params: SamplingParams,
-    ) -> StrategyResult:
+    ) -> AnswerResult:
         messages = prompt.render(inputs)
         completion = await llm.aexecute(messages, params)
-        return StrategyResult(completion.text, [completion], request=messages)
+        return AnswerResult(completion.text, [completion], request=messages)

@@ -13,7 +13,7 @@ from autotune.prompt import Prompt
 
 
 @dataclass
-class StrategyResult:
+class AnswerResult:
     """The final answer of one case, with every model call it took.
 
     Attributes:
@@ -29,7 +29,7 @@ class StrategyResult:
     request: list[Message] = field(default_factory=list)
 
 
-class BaseStrategy(abc.ABC):
+class BaseAnswerStrategy(abc.ABC):
     """Turns (prompt, case inputs) into a final answer using one or more model calls."""
 
     name: str = "strategy"
@@ -41,7 +41,7 @@ class BaseStrategy(abc.ABC):
         prompt: Prompt,
         inputs: Mapping[str, Any],
         params: SamplingParams,
-    ) -> StrategyResult:
+    ) -> AnswerResult:
         """Answer one case."""
 
 
