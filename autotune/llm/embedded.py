@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import importlib.util
+import json
 import os
 import threading
 import time
@@ -138,6 +139,10 @@ class LlamaCppLLM(BaseLLM):
     def execute(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
         llama, lock = _load(self.model_path, self.n_ctx, self.n_threads)
         seed = params.effective_seed()
+        extra: dict[str, Any] = {}
+        if params.response_schema is not None:
+            schema = json.loads(params.response_schema)
+            extra["response_format"] = {"type": "json_object", "schema": schema}
         start = time.perf_counter()
         with lock:
             try:
@@ -148,6 +153,7 @@ class LlamaCppLLM(BaseLLM):
                     max_tokens=params.max_tokens,
                     stop=list(params.stop) or None,
                     seed=self.seed if seed is None else seed,
+                    **extra,
                 )
             except ValueError as exc:  # e.g. the prompt does not fit in the context
                 raise LLMError(f"{self.name}: {exc}") from exc

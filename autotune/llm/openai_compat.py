@@ -138,6 +138,12 @@ class OpenAICompatLLM(BaseLLM):
         seed = params.effective_seed()
         if seed is not None:
             request["seed"] = seed
+        if params.response_schema is not None:
+            schema = json.loads(params.response_schema)
+            request["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": schema},
+            }
         return request
 
     def _client_options(self) -> dict[str, Any]:

@@ -28,6 +28,11 @@ class SamplingParams:
     ``sample_index`` tells apart the n samples of the same request at temperature > 0:
     it is part of the cache key, and backends that take a seed derive it from
     ``seed`` and ``sample_index`` so the samples differ.
+
+    ``response_schema`` is a JSON schema (as JSON text, so the params stay hashable) the
+    answer must follow: llama.cpp turns it into a grammar that constrains decoding;
+    OpenAI-compatible servers get it as structured output, and servers that ignore it
+    answer freely (callers parse leniently).
     """
 
     temperature: float = 0.0
@@ -36,6 +41,7 @@ class SamplingParams:
     stop: tuple[str, ...] = ()
     seed: int | None = None
     sample_index: int = 0
+    response_schema: str | None = None
 
     def with_(self, **changes: object) -> SamplingParams:
         """A copy with some fields changed."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,15 @@ def test_cache_replay_sends_zero_requests_to_the_server(
     assert counting_proxy.chat_requests == 3  # nothing reached the model
     assert [text for text, _ in replay] == [text for text, _ in first]
     assert all(cached for _, cached in replay)
+
+
+@pytest.mark.embedded
+def test_a_response_schema_constrains_the_embedded_answer() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"colour": {"type": "string", "enum": ["red", "green", "blue"]}},
+        "required": ["colour"],
+    }
+    params = SamplingParams(max_tokens=24, response_schema=json.dumps(schema))
+    completion = LlamaCppLLM(n_ctx=512).execute(QUESTION, params)
+    assert json.loads(completion.text)["colour"] in {"red", "green", "blue"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -160,3 +161,14 @@ def test_async_transport_failures_are_retried_then_reported(
         asyncio.run(llm.aexecute(MESSAGES, PARAMS))
     assert fault_server.count == 2
     assert fault_server.base_url in str(caught.value)
+
+
+def test_a_response_schema_is_sent_as_structured_output(fault_server: FaultServer) -> None:
+    fault_server.play(Act("ok", text='{"text": "hi"}'))
+    schema = '{"type": "object", "properties": {"text": {"type": "string"}}}'
+    backend(fault_server).execute(MESSAGES, SamplingParams(max_tokens=8, response_schema=schema))
+    [request] = fault_server.requests
+    assert request.body["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "answer", "schema": json.loads(schema)},
+    }
