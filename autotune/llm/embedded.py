@@ -140,7 +140,9 @@ class LlamaCppLLM(BaseLLM):
         llama, lock = _load(self.model_path, self.n_ctx, self.n_threads)
         seed = params.effective_seed()
         extra: dict[str, Any] = {}
-        if params.response_schema is not None:
+        if params.grammar is not None:
+            extra["grammar"] = _grammar(params.grammar)
+        elif params.response_schema is not None:
             schema = json.loads(params.response_schema)
             extra["response_format"] = {"type": "json_object", "schema": schema}
         start = time.perf_counter()
@@ -158,6 +160,12 @@ class LlamaCppLLM(BaseLLM):
             except ValueError as exc:  # e.g. the prompt does not fit in the context
                 raise LLMError(f"{self.name}: {exc}") from exc
         return _to_completion(response, self.model_id, time.perf_counter() - start)
+
+
+def _grammar(text: str) -> Any:
+    from llama_cpp import LlamaGrammar  # holds the text; llama.cpp parses it when sampling
+
+    return LlamaGrammar.from_string(text, verbose=False)
 
 
 def _to_completion(response: dict[str, Any], model_id: str, latency_s: float) -> Completion:

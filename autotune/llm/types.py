@@ -32,7 +32,9 @@ class SamplingParams:
     ``response_schema`` is a JSON schema (as JSON text, so the params stay hashable) the
     answer must follow: llama.cpp turns it into a grammar that constrains decoding;
     OpenAI-compatible servers get it as structured output, and servers that ignore it
-    answer freely (callers parse leniently).
+    answer freely (callers parse leniently). ``grammar`` is a GBNF grammar for backends
+    that decode with one (llama.cpp), taking precedence over the schema there; it lets a
+    weak model be held to plain text of a given shape, which it writes better than JSON.
     """
 
     temperature: float = 0.0
@@ -42,6 +44,7 @@ class SamplingParams:
     seed: int | None = None
     sample_index: int = 0
     response_schema: str | None = None
+    grammar: str | None = None
 
     def with_(self, **changes: object) -> SamplingParams:
         """A copy with some fields changed."""

@@ -88,3 +88,11 @@ def test_a_response_schema_constrains_the_embedded_answer() -> None:
     params = SamplingParams(max_tokens=24, response_schema=json.dumps(schema))
     completion = LlamaCppLLM(n_ctx=512).execute(QUESTION, params)
     assert json.loads(completion.text)["colour"] in {"red", "green", "blue"}
+
+
+@pytest.mark.embedded
+def test_a_grammar_holds_the_embedded_answer_to_its_shape() -> None:
+    grammar = 'root ::= "Colour: " ("red" | "green" | "blue") "."'
+    params = SamplingParams(max_tokens=12, grammar=grammar, temperature=0.7, seed=1)
+    completion = LlamaCppLLM(n_ctx=512).execute(QUESTION, params)
+    assert completion.text in {"Colour: red.", "Colour: green.", "Colour: blue."}
