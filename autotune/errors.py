@@ -54,7 +54,35 @@ class DataError(UserInputError):
 
 
 class LLMError(AutotuneError):
-    """A model call failed for good (after retries), or a backend could not be built."""
+    """A model call failed for good (after retries), or a backend could not be built.
+
+    Attributes:
+        status: The HTTP status of the last attempt, when there was one.
+        retryable: Whether the failure was of a kind that is retried (timeouts, 5xx,
+            429, dropped connections, malformed bodies); False for a request the
+            server rejected (4xx), which would fail the same way again.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+
+
+class FatalLLMError(LLMError):
+    """A failure no other case or retry can get past: wrong key (401), no access (403),
+    wrong URL or model (404, 405), payment or proxy auth required (402, 407).
+
+    It is raised at once, without retries; the evaluator re-raises it instead of
+    recording an error row, and the CLI prints its one line and exits 2.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message, status=status, retryable=False)
+
+
+class StoreError(AutotuneError):
+    """A study or tracking store is empty, corrupt or unreachable; it is left untouched."""
 
 
 class BudgetExceeded(AutotuneError):

@@ -8,9 +8,16 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from autotune.answer_strategies import get_answer_strategy
+from autotune.cli._options import add_call_options, open_model
 from autotune.errors import AutotuneError, ConfigError, DataError, UserInputError
-from autotune.evaluate import CaseResult, EvalBudgetExceeded, EvalResult, Evaluator
-from autotune.llm import SamplingParams, load_llm
+from autotune.evaluate import (
+    DEFAULT_POLICY,
+    CaseResult,
+    EvalBudgetExceeded,
+    EvalResult,
+    Evaluator,
+)
+from autotune.llm import SamplingParams
 from autotune.tracking import MlflowTracker, NullTracker, Tracker
 
 if TYPE_CHECKING:
@@ -55,6 +62,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--experiment", default="autotune", help="MLflow experiment name")
     parser.add_argument("--no-track", action="store_true", help="do not log to MLflow")
     parser.add_argument("--no-cache", action="store_true", help="bypass the response cache")
+    add_call_options(parser)
     parser.set_defaults(handler=run_eval)
 
 
@@ -71,7 +79,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.temperature is None:
         args.temperature = prompt.temperature or 0.0
     params = SamplingParams(temperature=args.temperature, max_tokens=args.max_tokens)
-    llm = load_llm(args.model, base_url=args.base_url, no_cache=args.no_cache)
+    llm = open_model(args, args.model)
     tracker: Tracker = (
         NullTracker() if args.no_track else MlflowTracker(args.tracking_uri, args.experiment)
     )
@@ -135,7 +143,12 @@ def _evaluate(
 ) -> EvalResult:
     with _progress_bar(console, len(cases), f"eval {bench.name}") as advance:
         evaluator = Evaluator(
-            llm, bench.metrics, params=params, concurrency=concurrency, progress=advance
+            llm,
+            bench.metrics,
+            params=params,
+            concurrency=concurrency,
+            progress=advance,
+            error_policy=DEFAULT_POLICY,
         )
         return evaluator.evaluate(prompt, cases)
 
@@ -194,11 +207,16 @@ def print_summary(console: Console, result: EvalResult, title: str) -> None:
     table = Table(title=title, show_header=False)
     table.add_column("what", style="bold")
     table.add_column("value")
-    table.add_row("score", f"{result.mean:.3f}  (95% CI {result.ci_low:.3f}-{result.ci_high:.3f})")
+    if result.n_scored:
+        ci = f"95% CI {result.ci_low:.3f}-{result.ci_high:.3f}"
+        table.add_row("score", f"{result.mean:.3f}  ({ci}, over {result.n_scored} scored cases)")
+    else:
+        table.add_row("score", "- (no case was scored)")
     for name, mean in result.metric_means.items():
-        table.add_row(f"  {name}", f"{mean:.3f}")
+        table.add_row(f"  {name}", "-" if mean != mean else f"{mean:.3f}")
     passed = sum(1 for row in result.rows if row.passed)
-    table.add_row("cases", f"{len(result.rows)} ({passed} passed, {result.errors} errors)")
+    errors = f"{result.errors} errors" + (", not scored" if result.errors else "")
+    table.add_row("cases", f"{len(result.rows)} ({passed} passed, {errors})")
     table.add_row("calls", str(result.calls))
     table.add_row(
         "tokens",
@@ -220,7 +238,8 @@ def _failures_table(rows: list[CaseResult]) -> Any:
         table.add_column(column, overflow="fold")
     for row in rows:
         why = row.error or row.reason
-        table.add_row(row.case_id, f"{row.score:.2f}", _short(why, 80), _short(row.output, 60))
+        score = f"{row.score:.2f}" if row.scored else "error"
+        table.add_row(row.case_id, score, _short(why, 80), _short(row.output, 60))
     return table
 
 

@@ -149,7 +149,8 @@ def print_gate(console: Console, result: GateResult) -> None:
     level = round(result.confidence * 100)
     table = Table(
         title=f"{result.candidate} vs {result.baseline}: {result.cases} cases x "
-        f"{result.repeats} repeat(s), tolerance {result.tolerance:g}"
+        f"{result.repeats} repeat(s), tolerance {result.tolerance:g}; errors (not scored): "
+        f"baseline {result.baseline_errors}, candidate {result.candidate_errors}"
     )
     for column in ("score", "baseline", "candidate", "difference", f"{level}% CI", "verdict"):
         table.add_column(column, justify="left" if column in ("score", "verdict") else "right")

@@ -24,8 +24,15 @@ from autotune.answer_strategies import (
     messages_as_text,
 )
 from autotune.bench.case import Case
-from autotune.errors import BudgetExceeded, ConfigError, DataError, UserInputError
-from autotune.evaluate.results import CaseResult, EvalResult
+from autotune.errors import (
+    BudgetExceeded,
+    ConfigError,
+    DataError,
+    FatalLLMError,
+    LLMError,
+    UserInputError,
+)
+from autotune.evaluate.results import CaseResult, ErrorPolicy, EvalResult, UnusableResult
 from autotune.llm.base import BaseLLM
 from autotune.llm.types import SamplingParams
 from autotune.metrics.base import MetricSet, Score
@@ -46,6 +53,12 @@ class EvalBudgetExceeded(BudgetExceeded):
         self.partial = partial
 
 
+class _TooManyErrors(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class Evaluator:
     """Scores prompts on cases with one model and one metric set.
 
@@ -59,6 +72,9 @@ class Evaluator:
         confidence: Coverage of the bootstrap interval of the mean.
         n_resamples: Bootstrap resamples.
         seed: Bootstrap seed.
+        error_policy: When given, stop as soon as the errors make the result unusable
+            under it, whatever the remaining cases do, and raise :class:`UnusableResult`
+            (a dead server costs a few cases' retries, not the whole benchmark's).
     """
 
     def __init__(
@@ -72,6 +88,7 @@ class Evaluator:
         confidence: float = 0.95,
         n_resamples: int = 2000,
         seed: int = 0,
+        error_policy: ErrorPolicy | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -83,6 +100,7 @@ class Evaluator:
         self.confidence = confidence
         self.n_resamples = n_resamples
         self.seed = seed
+        self.error_policy = error_policy
 
     def evaluate(self, prompt: Prompt, cases: Sequence[Case]) -> EvalResult:
         """Blocking form of :meth:`aevaluate`; also works inside a running event loop."""
@@ -91,12 +109,16 @@ class Evaluator:
     async def aevaluate(self, prompt: Prompt, cases: Sequence[Case]) -> EvalResult:
         """Run ``prompt`` on every case and aggregate the scores.
 
-        A case whose model call fails is recorded with ``error`` set and score 0.
+        A case whose model call fails is recorded with ``error`` set and is not scored.
 
         Raises:
             DataError: There are no cases, or a case lacks a field the prompt needs.
             ConfigError: The prompt names an unknown strategy or has a bad demo.
             EvalBudgetExceeded: A budget ran out; ``.partial`` has the finished rows.
+            FatalLLMError: A call failed in a way no retry or other case gets past
+                (wrong key, wrong URL); the other cases are cancelled.
+            UnusableResult: With ``error_policy``, the errors already make the result
+                unusable; ``.partial`` has the finished rows.
         """
         cases = tuple(cases)
         check_cases(prompt, cases)
@@ -107,6 +129,9 @@ class Evaluator:
             await self._run_workers(strategy, prompt, cases, slots)
         except BudgetExceeded as exc:
             raise EvalBudgetExceeded(exc, self._aggregate(slots, started)) from exc
+        except _TooManyErrors as exc:
+            partial = self._aggregate(slots, started)
+            raise UnusableResult(exc.reason, partial) from None
         return self._aggregate(slots, started)
 
     async def _run_workers(
@@ -117,6 +142,7 @@ class Evaluator:
         slots: list[CaseResult | None],
     ) -> None:
         pending: Iterator[int] = iter(range(len(cases)))
+        failed: list[CaseResult] = []
 
         async def worker() -> None:
             for index in pending:  # shared iterator: each index is taken exactly once
@@ -124,6 +150,11 @@ class Evaluator:
                 slots[index] = row
                 if self.progress is not None:
                     self.progress(row)
+                if row.error is not None and self.error_policy is not None:
+                    failed.append(row)
+                    reason = self.error_policy.problem(failed, total=len(cases))
+                    if reason is not None:
+                        raise _TooManyErrors(reason)
 
         count = min(self.concurrency, len(cases))
         workers = [asyncio.ensure_future(worker()) for _ in range(count)]
@@ -141,9 +172,9 @@ class Evaluator:
         started = time.perf_counter()
         try:
             result = await strategy.run(self.llm, prompt, case.inputs, self.params)
-        except (BudgetExceeded, UserInputError):
-            raise
-        except Exception as exc:  # any backend failure is one failed case, not a failed run
+        except (BudgetExceeded, UserInputError, FatalLLMError):
+            raise  # a fatal error fails every case alike: stop at once, no error rows
+        except Exception as exc:  # any other backend failure is one failed case
             return _error_row(prompt, case, exc, time.perf_counter() - started)
         latency = time.perf_counter() - started
         try:
@@ -249,6 +280,7 @@ def _scored_row(
 def _error_row(prompt: Prompt, case: Case, exc: Exception, latency: float) -> CaseResult:
     message = f"{type(exc).__name__}: {exc}"
     return CaseResult(
+        error_retryable=exc.retryable if isinstance(exc, LLMError) else True,
         case_id=case.id,
         inputs=_as_dict(case),
         rendered=messages_as_text(prompt.render(case.inputs)),

@@ -63,6 +63,8 @@ def junit_xml(result: GateResult, suite: str = "autotune.regress") -> str:
         "cases": str(result.cases),
         "repeats": str(result.repeats),
         "tolerance": f"{result.tolerance:g}",
+        "baseline_errors": str(result.baseline_errors),
+        "candidate_errors": str(result.candidate_errors),
         **result.details,
     }
     for key, value in facts.items():
@@ -94,7 +96,9 @@ def markdown_summary(result: GateResult) -> str:
         f"## Regression gate: {verdict}",
         "",
         f"Candidate `{_cell(result.candidate)}` vs baseline `{_cell(result.baseline)}` on "
-        f"{result.cases} cases x {result.repeats} repeats, tolerance {result.tolerance:g}.",
+        f"{result.cases} cases x {result.repeats} repeats, tolerance {result.tolerance:g}; "
+        f"errors (not scored): baseline {result.baseline_errors}, "
+        f"candidate {result.candidate_errors}.",
         "",
         f"| score | baseline | candidate | difference | {level}% CI | verdict |",
         "|---|---:|---:|---:|---|---|",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from autotune.bench.case import Case
 from autotune.evaluate.evaluator import Evaluator, ProgressCallback
-from autotune.evaluate.results import CaseResult, EvalResult
+from autotune.evaluate.results import CaseResult, ErrorPolicy, EvalResult
 from autotune.llm.base import BaseLLM
 from autotune.llm.types import SamplingParams
 from autotune.metrics.base import MetricSet
@@ -36,8 +37,8 @@ class RepeatedEval:
         return [run.scores() for run in self.runs]
 
     def metric_matrix(self, name: str) -> list[list[float]]:
-        """Repeats x cases scores of one metric (an errored case counts 0)."""
-        return [[row.metric_scores.get(name, 0.0) for row in run.rows] for run in self.runs]
+        """Repeats x cases scores of one metric (NaN for an error row: no score)."""
+        return [_metric_row(run, name) for run in self.runs]
 
     def passed(self) -> list[bool]:
         """Per case: passed in most repeats."""
@@ -64,8 +65,7 @@ def merge_repeats(
         raise ValueError("every repeat must score the same cases in the same order")
     scores = repeat_means([run.scores() for run in runs])
     per_metric = {
-        name: repeat_means([[r.metric_scores.get(name, 0.0) for r in run.rows] for run in runs])
-        for name in metric_names
+        name: repeat_means([_metric_row(run, name) for run in runs]) for name in metric_names
     }
     rows = [
         _merged_row([run.rows[index] for run in runs], scores[index], per_metric, index)
@@ -77,20 +77,26 @@ def merge_repeats(
     )
 
 
+def _metric_row(run: EvalResult, name: str) -> list[float]:
+    return [r.metric_scores.get(name, 0.0) if r.scored else math.nan for r in run.rows]
+
+
 def _merged_row(
     rows: list[CaseResult], score: float, per_metric: dict[str, list[float]], index: int
 ) -> CaseResult:
     first = rows[0]
-    errors = [row.error for row in rows if row.error]
+    errors = [row for row in rows if row.error]
+    all_failed = len(errors) == len(rows)
     return dataclasses.replace(
         first,
-        score=score,
-        metric_scores={name: values[index] for name, values in per_metric.items()},
+        score=0.0 if all_failed else score,
+        metric_scores={} if all_failed else {k: v[index] for k, v in per_metric.items()},
         prompt_tokens=sum(row.prompt_tokens for row in rows),
         completion_tokens=sum(row.completion_tokens for row in rows),
         latency_s=sum(row.latency_s for row in rows),
         calls=sum(row.calls for row in rows),
-        error=errors[0] if len(errors) == len(rows) else None,
+        error=errors[0].error if all_failed else None,
+        error_retryable=all(row.error_retryable for row in errors),
     )
 
 
@@ -107,6 +113,7 @@ def evaluate_repeated(
     confidence: float = 0.95,
     n_resamples: int = 2000,
     seed: int = 0,
+    error_policy: ErrorPolicy | None = None,
 ) -> RepeatedEval:
     """Score ``prompt`` ``repeats`` times; repeat ``r`` samples with ``sample_index=r``.
 
@@ -116,6 +123,7 @@ def evaluate_repeated(
     Raises:
         ValueError: ``repeats`` < 1.
         DataError, ConfigError, EvalBudgetExceeded: As :meth:`Evaluator.evaluate`.
+        UnusableResult: With ``error_policy``, a repeat's errors make it unusable.
     """
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
@@ -131,6 +139,7 @@ def evaluate_repeated(
             confidence=confidence,
             n_resamples=n_resamples,
             seed=seed,
+            error_policy=error_policy,
         )
         runs.append(evaluator.evaluate(prompt, cases))
     merged = merge_repeats(

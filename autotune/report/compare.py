@@ -16,7 +16,7 @@ from typing import Any
 
 from autotune.bench.case import Case
 from autotune.evaluate.evaluator import ProgressCallback
-from autotune.evaluate.results import EvalResult
+from autotune.evaluate.results import DEFAULT_POLICY, ErrorPolicy, EvalResult, UnusableResult
 from autotune.llm.base import BaseLLM
 from autotune.llm.types import SamplingParams
 from autotune.metrics.base import MetricSet
@@ -90,6 +90,7 @@ def compare(
     progress: ProgressCallback | None = None,
     confidence: float = 0.95,
     seed: int = 0,
+    error_policy: ErrorPolicy | None = DEFAULT_POLICY,
 ) -> Comparison:
     """Run every variant on ``cases`` and compare them.
 
@@ -105,10 +106,14 @@ def compare(
         progress: Called with every finished case row.
         confidence: Coverage of the intervals.
         seed: Bootstrap seed.
+        error_policy: When a variant's errors make it unusable (None: never; its
+            error rows are then left out of its mean and of the paired differences).
 
     Raises:
         ValueError: No variants, duplicate names, or ``repeats`` < 1.
         DataError, ConfigError: A prompt cannot run on the cases.
+        UnusableResult: A variant's errors make its scores unusable.
+        FatalLLMError: A model cannot be reached at all (wrong key, wrong URL).
     """
     names = [variant.name for variant in variants]
     if not names:
@@ -124,13 +129,18 @@ def compare(
         progress=progress,
         confidence=confidence,
         seed=seed,
+        error_policy=error_policy,
     )
-    results = [
-        VariantResult(
-            v.name, v.prompt, v.llm.name, run(v.llm, prompt=v.prompt, params=v.params or params)
-        )
-        for v in variants
-    ]
+    results = []
+    for v in variants:
+        try:
+            repeated = run(v.llm, prompt=v.prompt, params=v.params or params)
+            for repeat in repeated.runs:
+                if error_policy is not None:
+                    repeat.check_usable(error_policy)
+        except UnusableResult as exc:
+            raise UnusableResult(exc.reason, exc.partial, f"variant {v.name!r}") from None
+        results.append(VariantResult(v.name, v.prompt, v.llm.name, repeated))
     reference = results[0].result.scores()
     for later in results[1:]:
         later.diff = paired_diff(later.result.scores(), reference, confidence=confidence, seed=seed)

@@ -32,7 +32,8 @@ def summary_line(variant: VariantResult, confidence: float) -> str:
     if variant.diff is not None:
         d = variant.diff
         text += f"; vs first {d.mean:+.3f} ({d.low:+.3f} to {d.high:+.3f})"
-    return text
+    errors = sum(run.errors for run in variant.repeated.runs)
+    return text + f"; {errors} error(s), not scored" if errors else text
 
 
 def to_csv(comparison: Comparison) -> str:
@@ -46,7 +47,8 @@ def to_csv(comparison: Comparison) -> str:
     for index, case_id in enumerate(comparison.case_ids):
         line: list[str] = [case_id]
         for variant in comparison.variants:
-            line += [_output(variant, index), f"{variant.result.rows[index].score:.4f}"]
+            row = variant.result.rows[index]
+            line += [_output(variant, index), f"{row.score:.4f}" if row.scored else "error"]
         writer.writerow(line)
     return buffer.getvalue()
 

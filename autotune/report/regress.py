@@ -14,13 +14,21 @@ from dataclasses import dataclass, field
 
 from autotune.bench.case import Case
 from autotune.evaluate.evaluator import ProgressCallback
+from autotune.evaluate.results import DEFAULT_POLICY, ErrorPolicy, UnusableResult
 from autotune.llm.base import BaseLLM
 from autotune.llm.types import SamplingParams
 from autotune.metrics.base import MetricSet
 from autotune.prompt import Prompt
 from autotune.report._inputs import ResolvedPrompt
 from autotune.report._repeats import RepeatedEval, evaluate_repeated
-from autotune.report.stats import PairedDiff, case_flips, is_regression, paired_diff, repeat_means
+from autotune.report.stats import (
+    PairedDiff,
+    case_flips,
+    finite_mean,
+    is_regression,
+    paired_diff,
+    repeat_means,
+)
 
 OVERALL = "score"
 
@@ -75,6 +83,8 @@ class GateResult:
     candidate: str = "candidate"
     baseline: str = "baseline"
     details: dict[str, str] = field(default_factory=dict)
+    baseline_errors: int = 0
+    candidate_errors: int = 0
 
     @property
     def regressions(self) -> list[MetricGate]:
@@ -100,8 +110,8 @@ def _metric_gate(
     diff = diff_of(cand, base)
     return MetricGate(
         name=name,
-        baseline_mean=sum(base) / len(base),
-        candidate_mean=sum(cand) / len(cand),
+        baseline_mean=finite_mean(base),
+        candidate_mean=finite_mean(cand),
         diff=diff,
         regressed=is_regression(diff, tolerance),
     )
@@ -146,6 +156,8 @@ def gate_from_runs(
         repeats=len(candidate.runs),
         confidence=confidence,
         cases=len(candidate.case_ids),
+        baseline_errors=sum(run.errors for run in baseline.runs),
+        candidate_errors=sum(run.errors for run in candidate.runs),
     )
 
 
@@ -187,6 +199,7 @@ def regression_gate(
     confidence: float = 0.95,
     seed: int = 0,
     progress: ProgressCallback | None = None,
+    error_policy: ErrorPolicy = DEFAULT_POLICY,
 ) -> GateResult:
     """Score both prompts on ``cases`` and gate the candidate against the baseline.
 
@@ -199,27 +212,39 @@ def regression_gate(
     ``params`` are the sampling parameters of both prompts unless ``baseline_params``
     gives the baseline its own (e.g. the temperature it was tuned with).
 
+    A side whose errors make it unusable under ``error_policy`` is never gated: the
+    gate cannot pass (or fail) on scores that were not taken.
+
     Raises:
         ValueError: ``repeats`` < 1 or ``tolerance`` < 0.
         DataError, ConfigError: A prompt cannot run on the cases.
+        UnusableResult: Errors made the baseline's or the candidate's scores unusable.
+        FatalLLMError: The model cannot be reached at all (wrong key, wrong URL).
     """
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0, got {tolerance!r}")
-    runs = [
-        evaluate_repeated(
-            llm,
-            metrics,
-            prompt,
-            cases,
-            params=prompt_params,
-            repeats=repeats,
-            concurrency=concurrency,
-            progress=progress,
-            confidence=confidence,
-            seed=seed,
-        )
-        for prompt, prompt_params in ((baseline, baseline_params or params), (candidate, params))
-    ]
+    runs = []
+    sides = (("baseline", baseline, baseline_params or params), ("candidate", candidate, params))
+    for what, prompt, prompt_params in sides:
+        try:
+            run = evaluate_repeated(
+                llm,
+                metrics,
+                prompt,
+                cases,
+                params=prompt_params,
+                repeats=repeats,
+                concurrency=concurrency,
+                progress=progress,
+                confidence=confidence,
+                seed=seed,
+                error_policy=error_policy,
+            )
+            for repeat in run.runs:
+                repeat.check_usable(error_policy, what)
+        except UnusableResult as exc:
+            raise UnusableResult(exc.reason, exc.partial, what) from None
+        runs.append(run)
     result = gate_from_runs(
         runs[1], runs[0], metrics.names, tolerance=tolerance, confidence=confidence, seed=seed
     )

@@ -46,6 +46,9 @@ def is_regression(diff: PairedDiff, tolerance: float = 0.0) -> bool:
 def repeat_means(matrix: Sequence[Sequence[float]]) -> list[float]:
     """Per-case means of a repeats x cases matrix (order of repeats does not matter).
 
+    NaN marks an error (no score): a case's mean is over its scored repeats, and NaN
+    when no repeat scored it.
+
     Raises:
         ValueError: No repeats, or repeats of different lengths.
     """
@@ -54,8 +57,35 @@ def repeat_means(matrix: Sequence[Sequence[float]]) -> list[float]:
     width = len(matrix[0])
     if any(len(row) != width for row in matrix):
         raise ValueError("every repeat must score the same cases")
-    count = len(matrix)
-    return [math.fsum(row[case] for row in matrix) / count for case in range(width)]
+    means = []
+    for case in range(width):
+        values = [row[case] for row in matrix if not math.isnan(row[case])]
+        means.append(math.fsum(values) / len(values) if values else math.nan)
+    return means
+
+
+def scored_pairs(
+    candidate: Sequence[float], baseline: Sequence[float]
+) -> tuple[list[float], list[float]]:
+    """The pairs where both sides have a score (NaN marks an error row).
+
+    Raises:
+        ValueError: Different lengths.
+    """
+    if len(candidate) != len(baseline):
+        raise ValueError(f"paired scores differ in length: {len(candidate)} vs {len(baseline)}")
+    pairs = [
+        (a, b)
+        for a, b in zip(candidate, baseline, strict=True)
+        if not (math.isnan(a) or math.isnan(b))
+    ]
+    return [a for a, _ in pairs], [b for _, b in pairs]
+
+
+def finite_mean(values: Sequence[float]) -> float:
+    """Mean of the non-NaN values; NaN when there are none."""
+    kept = [v for v in values if not math.isnan(v)]
+    return math.fsum(kept) / len(kept) if kept else math.nan
 
 
 def majority_passed(matrix: Sequence[Sequence[bool]]) -> list[bool]:
@@ -74,13 +104,16 @@ def paired_diff(
     n_resamples: int = 2000,
     seed: int = 0,
 ) -> PairedDiff:
-    """The paired bootstrap of ``candidate - baseline`` over cases.
+    """The paired bootstrap of ``candidate - baseline`` over the cases both scored.
 
     Raises:
-        ValueError: Different lengths or no cases.
+        ValueError: Different lengths, or no case scored on both sides.
     """
+    cand, base = scored_pairs(candidate, baseline)
+    if not cand:
+        raise ValueError("no case was scored on both sides")
     mean, low, high = paired_bootstrap_diff_ci(
-        candidate, baseline, confidence=confidence, n_resamples=n_resamples, seed=seed
+        cand, base, confidence=confidence, n_resamples=n_resamples, seed=seed
     )
     return PairedDiff(mean, low, high)
 

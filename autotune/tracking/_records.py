@@ -38,6 +38,7 @@ def eval_metrics(result: EvalResult) -> dict[str, float]:
         "ci_high": result.ci_high,
         "cases": float(len(result.rows)),
         "errors": float(result.errors),
+        "scored": float(result.n_scored),
         "calls": float(result.calls),
         "prompt_tokens": float(result.prompt_tokens),
         "completion_tokens": float(result.completion_tokens),

@@ -1,4 +1,5 @@
 import asyncio
+import math
 from collections.abc import Sequence
 
 import pytest
@@ -103,10 +104,12 @@ def test_failed_call_is_recorded_and_run_continues() -> None:
     assert len(result.rows) == 4
     failed = result.rows[1]
     assert failed.error == "LLMError: server said 500"
-    assert failed.score == 0.0 and failed.output == ""
-    assert [row.score for row in result.rows] == [1.0, 0.0, 1.0, 1.0]
-    assert result.errors == 1
-    assert result.mean == pytest.approx(0.75)
+    assert failed.output == "" and not failed.scored
+    assert result.errors == 1 and result.n_scored == 3
+    assert result.error_share == pytest.approx(0.25)
+    # The error row is not a 0 in the mean: three scored cases, all right.
+    assert result.mean == pytest.approx(1.0)
+    assert (result.ci_low, result.ci_high) == (1.0, 1.0)
     assert result.failures == [failed]
 
 
@@ -114,7 +117,8 @@ def test_any_backend_exception_is_a_failed_case() -> None:
     llm = ScriptedLLM(echo_word, fail_on=lambda m: True, error=ConnectionError("refused"))
     result = Evaluator(llm, exact_only()).evaluate(PROMPT, make_cases(["a", "b"]))
     assert [row.error for row in result.rows] == ["ConnectionError: refused"] * 2
-    assert result.mean == 0.0 and result.calls == 0
+    assert math.isnan(result.mean) and result.n_scored == 0 and result.calls == 0
+    assert not result.usable()
 
 
 def test_budget_exceeded_propagates_with_finished_rows() -> None:

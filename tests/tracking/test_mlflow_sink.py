@@ -80,10 +80,12 @@ def test_log_eval_writes_params_metrics_prompt_and_case_table(
     assert params["prompt_fingerprint"] == PROMPT.fingerprint()
     assert (params["answer_strategy"], params["demos"], params["cases"]) == ("direct", "1", "3")
     metrics = run.data.metrics
-    assert metrics["mean"] == pytest.approx(1 / 3)
+    # The failed case is an error, not a 0: the mean is over the two scored cases.
+    assert metrics["mean"] == pytest.approx(1 / 2)
     assert (metrics["ci_low"], metrics["ci_high"]) == (result.ci_low, result.ci_high)
-    assert metrics["metric/exact_strict"] == pytest.approx(1 / 3)
+    assert metrics["metric/exact_strict"] == pytest.approx(1 / 2)
     assert (metrics["errors"], metrics["calls"], metrics["cases"]) == (1.0, 2.0, 3.0)
+    assert metrics["scored"] == 2.0
     assert metrics["tokens"] == result.tokens > 0 and metrics["wall_s"] == result.wall_s
 
     artifacts = {a.path for a in client.list_artifacts(run_id)}
