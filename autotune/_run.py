@@ -7,13 +7,16 @@ from collections.abc import Callable
 
 from autotune._atomic import write_atomic
 from autotune.bench import load_benchmark, load_prompt, save_prompt, validate_prompt_fields
+from autotune.errors import ConfigError
 from autotune.experiment import Experiment
 from autotune.llm import load_llm
 from autotune.llm.accounting import Budget
 from autotune.llm.base import BaseLLM
+from autotune.search._study import DEFAULT_STORAGE_FILE
 from autotune.search._trial import TrialOutcome
 from autotune.search.optimizer import PromptOptimizer
 from autotune.search.result import OptimizationResult
+from autotune.stores import check_optuna_storage
 from autotune.tracking.base import NullTracker, Tracker
 
 
@@ -23,7 +26,13 @@ def build_llms(experiment: Experiment) -> tuple[BaseLLM, BaseLLM]:
 
     def load(spec: str, base_url: str | None) -> BaseLLM:
         return load_llm(
-            spec, base_url=base_url, no_cache=not m.cache, n_ctx=m.n_ctx, n_threads=m.n_threads
+            spec,
+            base_url=base_url,
+            no_cache=not m.cache,
+            n_ctx=m.n_ctx,
+            n_threads=m.n_threads,
+            timeout_s=m.timeout_s,
+            max_retries=m.max_retries,
         )
 
     task = load(m.task, m.base_url)
@@ -54,9 +63,13 @@ def run_experiment(
         benchmark.description = experiment.description
     seed_file = experiment.path(experiment.seed_prompt)
     seed = load_prompt(seed_file, benchmark.user_template).with_(name="seed")
+    if not seed.system.strip():
+        message = "the seed prompt has no instruction text for the search to start from"
+        raise ConfigError(message, file=str(seed_file), field="system")
     validate_prompt_fields(seed, benchmark, prompt_file=str(seed_file))
+    tracker = tracker or build_tracker(experiment)  # a broken store fails before any call
+    check_optuna_storage(experiment.tracking.storage or f"sqlite:///{DEFAULT_STORAGE_FILE}")
     task_llm, meta_llm = llms or build_llms(experiment)
-    tracker = tracker or build_tracker(experiment)
     b = experiment.budget
     optimizer = PromptOptimizer(
         task_llm,

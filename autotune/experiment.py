@@ -8,6 +8,8 @@ seed_prompt = "sentiment_seed.txt"
 [models]
 task = "smollm2"          # the model the prompt is for
 meta = "smollm2"          # the Meta-LLM that writes prompts (may differ)
+timeout_s = 60            # per HTTP model call (OpenAI-compatible servers)
+max_retries = 4           # retries of a failed HTTP call
 
 [search]                  # autotune.search.settings.SearchSettings
 n_trials = 30
@@ -44,6 +46,8 @@ class ModelSettings(BaseModel):
     n_ctx: int | None = Field(None, ge=256)
     n_threads: int | None = Field(None, ge=1)
     cache: bool = True
+    timeout_s: float | None = Field(None, gt=0)
+    max_retries: int | None = Field(None, ge=0)
 
 
 class TrackingSettings(BaseModel):
@@ -82,6 +86,10 @@ class Experiment(BaseModel):
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
     output: OutputSettings = Field(default_factory=OutputSettings)
     source: str = Field("", exclude=True)
+    force_resume: bool = Field(False, exclude=True)
+    """Set by ``autotune run --force``: resume the study although its configuration
+    changed, where that is safe (the search driver decides, see
+    :func:`autotune.search.fingerprint.check_fingerprint`)."""
 
     def path(self, value: str) -> Path:
         """A path from the file, relative to the file's folder."""
@@ -109,15 +117,19 @@ def load_experiment(path: str | Path) -> Experiment:
 
 
 def _check_models(experiment: Experiment, file: Path, text: str) -> None:
-    """Malformed model strings fail at load time, naming the file, line and field."""
+    """Malformed model strings and URLs fail at load time, naming the file, line and field."""
     from autotune.llm.registry import parse_model_spec
+    from autotune.llm.urls import check_base_url
 
-    for key in ("task", "meta"):
-        spec = getattr(experiment.models, key)
-        if spec is None:
+    for key in ("task", "meta", "base_url", "meta_base_url"):
+        value = getattr(experiment.models, key)
+        if value is None:
             continue
         try:
-            parse_model_spec(spec)
+            if key.endswith("base_url"):
+                setattr(experiment.models, key, check_base_url(value))
+            else:
+                parse_model_spec(value)
         except ConfigError as error:
             line = find_line(text, ["models", key])
             field = f"models.{key}"

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from autotune.errors import AutotuneError, UserInputError
 from autotune.tracking.base import NullTracker, TrackedRun, Tracker
+
+if TYPE_CHECKING:
+    from autotune.llm.accounting import MeteredLLM
 
 MODEL_HELP = "smollm2 (default), gguf:PATH, openai:MODEL[@URL], fake"
 
@@ -25,6 +29,43 @@ def add_model_options(parser: argparse.ArgumentParser, *, max_tokens: int) -> No
     parser.add_argument("--temperature", type=float, default=None, help="sampling temperature")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     parser.add_argument("--no-cache", action="store_true", help="bypass the response cache")
+    add_call_options(parser)
+
+
+def add_call_options(parser: argparse.ArgumentParser) -> None:
+    """``--timeout`` and ``--retries`` of every HTTP model call."""
+    parser.add_argument(
+        "--timeout", type=float, default=None, help="seconds per HTTP model call (default 60)"
+    )
+    parser.add_argument(
+        "--retries", type=int, default=None, help="retries of a failed HTTP call (default 4)"
+    )
+
+
+def check_call_options(args: argparse.Namespace) -> tuple[float | None, int | None]:
+    """``(timeout_s, max_retries)`` from ``--timeout``/``--retries``, checked."""
+    timeout, retries = getattr(args, "timeout", None), getattr(args, "retries", None)
+    check_numbers(
+        [
+            (timeout is None or timeout > 0, "--timeout", "must be > 0 seconds"),
+            (retries is None or retries >= 0, "--retries", "must be >= 0"),
+        ]
+    )
+    return timeout, retries
+
+
+def open_model(args: argparse.Namespace, spec: str) -> MeteredLLM:
+    """The model ``spec`` names, with --base-url, --no-cache, --timeout and --retries."""
+    from autotune.llm import load_llm
+
+    timeout, retries = check_call_options(args)
+    return load_llm(
+        spec,
+        base_url=args.base_url,
+        no_cache=args.no_cache,
+        timeout_s=timeout,
+        max_retries=retries,
+    )
 
 
 def add_tracking_options(parser: argparse.ArgumentParser) -> None:

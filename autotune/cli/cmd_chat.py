@@ -6,8 +6,9 @@ import argparse
 import sys
 from typing import Any
 
+from autotune.cli._options import add_call_options, open_model
 from autotune.errors import UserInputError
-from autotune.llm import Message, SamplingParams, load_llm
+from autotune.llm import Message, SamplingParams
 
 
 def register(subparsers: Any) -> None:
@@ -28,6 +29,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--base-url", default=None, help="OpenAI-compatible server URL")
     parser.add_argument("--no-cache", action="store_true", help="bypass the response cache")
+    add_call_options(parser)
     parser.set_defaults(handler=run_chat)
 
 
@@ -37,7 +39,7 @@ def run_chat(args: argparse.Namespace) -> int:
         raise UserInputError("must be >= 0", field="--temperature")
     if args.max_tokens < 1:
         raise UserInputError("must be >= 1", field="--max-tokens")
-    llm = load_llm(args.model, base_url=args.base_url, no_cache=args.no_cache)
+    llm = open_model(args, args.model)
     messages = [Message("system", args.system)] if args.system else []
     messages.append(Message("user", args.message))
     params = SamplingParams(temperature=args.temperature, max_tokens=args.max_tokens)

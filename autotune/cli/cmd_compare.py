@@ -8,9 +8,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from autotune.cli._options import add_call_options, open_model
 from autotune.cli.cmd_eval import SPLIT_CHOICES, select_cases
 from autotune.errors import AutotuneError, UserInputError
-from autotune.llm import SamplingParams, load_llm
+from autotune.llm import SamplingParams
 from autotune.report.matrix import MATRIX_SUFFIXES
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--no-cache", action="store_true", help="bypass the response cache")
+    add_call_options(parser)
     parser.add_argument(
         "--tracking-uri", default=None, help="MLflow store and prompt registry (default: ./mlruns)"
     )
@@ -131,6 +133,7 @@ def run_compare(args: argparse.Namespace) -> int:
     bench = load_benchmark(args.bench)
     prompts = resolve_prompts(args.prompt, bench, args.tracking_uri)
     cases = select_cases(bench, args.split, args.limit)
+    tracker = None if args.no_track else make_tracker(args)  # a broken store fails now
     stdout, stderr = consoles()
     with loaded_models(args.model or ["smollm2"], args) as models:
         variants = _variants(args, prompts, models)
@@ -147,9 +150,8 @@ def run_compare(args: argparse.Namespace) -> int:
     print_comparison(stdout, comparison)
     if args.out:
         stdout.print(f"matrix written to {write_matrix(comparison, args.out)}")
-    if not args.no_track:
+    if tracker is not None:
         run_params = {"bench": bench.name, "split": args.split, "limit": args.limit}
-        tracker = make_tracker(args)
         with tracking_errors(tracker):
             log_comparison(tracker, comparison, run_params)
         stdout.print(f"MLflow compare group {comparison.group_id} ({len(variants)} runs)")
@@ -200,7 +202,7 @@ def loaded_models(specs: Sequence[str], args: argparse.Namespace) -> Iterator[li
     models: list[BaseLLM] = []
     try:
         for spec in specs:
-            models.append(load_llm(spec, base_url=args.base_url, no_cache=args.no_cache))
+            models.append(open_model(args, spec))
         yield models
     finally:
         for llm in models:
@@ -243,7 +245,8 @@ def print_comparison(console: Console, comparison: Comparison) -> None:
         for variant in comparison.variants:
             row = variant.result.rows[index]
             style = "green" if row.score >= 0.999 else "red"
-            cells += [_short(row.error or row.output), f"[{style}]{row.score:.2f}[/]"]
+            score = f"[{style}]{row.score:.2f}[/]" if row.scored else "[red]error[/]"
+            cells += [_short(row.error or row.output), score]
         matrix.add_row(*cells)
     console.print(matrix)
     summary = Table(title=f"variants ({comparison.repeats} repeat(s) per case)")

@@ -13,6 +13,7 @@ from autotune.cli._options import (
     check_models,
     check_numbers,
     log_run,
+    open_model,
     require_text,
 )
 
@@ -59,15 +60,14 @@ def run_generate(args: argparse.Namespace) -> int:
     """Handle ``autotune generate``."""
     from autotune._atomic import write_atomic
     from autotune.gen import check_writable, generate_prompt
-    from autotune.llm import load_llm
 
     intent = _check(args)
     out = check_writable(args.out, field="--out") if args.out else None
     bench = _load_bench(args.bench)
-    meta = load_llm(args.model, base_url=args.base_url, no_cache=args.no_cache)
+    meta = open_model(args, args.model)
     task = meta
     if args.task_model and args.task_model != args.model:
-        task = load_llm(args.task_model, base_url=args.base_url, no_cache=args.no_cache)
+        task = open_model(args, args.task_model)
     try:
         result = generate_prompt(
             intent,

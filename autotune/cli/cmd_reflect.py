@@ -11,6 +11,7 @@ from autotune.cli._options import (
     check_models,
     check_numbers,
     log_run,
+    open_model,
     require_text,
 )
 
@@ -40,7 +41,7 @@ def register(subparsers: Any) -> None:
 def run_reflect(args: argparse.Namespace) -> int:
     """Handle ``autotune reflect``."""
     from autotune.gen import reflect
-    from autotune.llm import SamplingParams, load_llm
+    from autotune.llm import SamplingParams
 
     question = require_text(args.question, "question", "the question")
     check_numbers(
@@ -54,7 +55,7 @@ def run_reflect(args: argparse.Namespace) -> int:
     params = SamplingParams(
         temperature=args.temperature or 0.0, max_tokens=args.max_tokens, seed=args.seed
     )
-    llm = load_llm(args.model, base_url=args.base_url, no_cache=args.no_cache)
+    llm = open_model(args, args.model)
     try:
         reflection = reflect(question, llm, rounds=args.rounds, system=args.system, params=params)
     finally:

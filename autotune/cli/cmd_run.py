@@ -10,7 +10,10 @@ from collections.abc import Callable
 from rich.console import Console
 from rich.table import Table
 
+from autotune.cli._options import add_call_options, check_call_options
 from autotune.errors import ConfigError
+from autotune.experiment import Experiment
+from autotune.llm.urls import redact_urls
 from autotune.search._trial import TrialOutcome
 from autotune.search.result import OptimizationResult
 
@@ -31,6 +34,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--no-cache", action="store_true", help="turn the response cache off")
     parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: mlruns/)")
     parser.add_argument("--storage", help="Optuna storage URL (default: mlruns/optuna.db)")
+    parser.add_argument(
+        "--new-study",
+        action="store_true",
+        help="start a fresh study (a new name) instead of resuming one whose setup changed",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="resume the study although its setup changed, where that is safe",
+    )
+    add_call_options(parser)
     parser.set_defaults(handler=handle)
 
 
@@ -44,7 +58,10 @@ def handle(args: argparse.Namespace) -> int:
             raise ConfigError("use letters, digits, '.', '_' and '-'", field="--study")
         experiment.name = args.study
     if args.trials is not None:
-        experiment.search.n_trials = max(1, args.trials)
+        if args.trials < 1:
+            raise ConfigError(f"must be at least 1, got {args.trials}", field="--trials")
+        experiment.search.n_trials = args.trials
+    _apply_study_options(args, experiment)
     if args.no_track:
         experiment.tracking.enabled = False
     if args.no_cache:
@@ -55,14 +72,29 @@ def handle(args: argparse.Namespace) -> int:
         experiment.tracking.storage = args.storage
     console = Console(stderr=True)
     console.print(
-        f"[bold]autotune run[/] {experiment.name}: task model {experiment.models.task}, "
-        f"Meta-LLM {experiment.models.meta or experiment.models.task}, "
+        f"[bold]autotune run[/] {experiment.name}: task model "
+        f"{redact_urls(experiment.models.task)}, "
+        f"Meta-LLM {redact_urls(experiment.models.meta or experiment.models.task)}, "
         f"{experiment.search.n_trials} trials"
     )
     started = time.perf_counter()
     result = run_experiment(experiment, on_trial=_progress(console, started))
     print_result(Console(), result, time.perf_counter() - started)
     return 0
+
+
+def _apply_study_options(args: argparse.Namespace, experiment: Experiment) -> None:
+    """--new-study (a fresh study name), --force, --timeout and --retries."""
+    if args.new_study and args.force:
+        raise ConfigError("give either --new-study or --force, not both", field="--new-study")
+    if args.new_study:
+        experiment.name = f"{experiment.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    experiment.force_resume = args.force
+    timeout, retries = check_call_options(args)
+    if timeout is not None:
+        experiment.models.timeout_s = timeout
+    if retries is not None:
+        experiment.models.max_retries = retries
 
 
 def _progress(console: Console, started: float) -> Callable[[int, TrialOutcome], None]:

@@ -13,6 +13,7 @@ from autotune.cli._options import (
     check_models,
     check_numbers,
     log_run,
+    open_model,
     require_text,
 )
 
@@ -68,15 +69,14 @@ def register(subparsers: Any) -> None:
 def run_synth(args: argparse.Namespace) -> int:
     """Handle ``autotune synth``."""
     from autotune.gen import check_data_path, synthesize_cases, write_benchmark
-    from autotune.llm import load_llm
 
     task, labels, settings = _check(args)
     out = check_data_path(args.out, field="--out")
     exclude = _demo_texts(args.exclude_demos)
-    llm = load_llm(args.model, base_url=args.base_url, no_cache=args.no_cache)
+    llm = open_model(args, args.model)
     judge = llm
     if args.judge_model and args.judge_model != args.model:
-        judge = load_llm(args.judge_model, base_url=args.base_url, no_cache=args.no_cache)
+        judge = open_model(args, args.judge_model)
     try:
         report = synthesize_cases(
             task,

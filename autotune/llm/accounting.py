@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from autotune.errors import BudgetExceeded
+from autotune.llm._deadline import deadline_in
 from autotune.llm.base import BaseLLM, LLMWrapper
 from autotune.llm.types import Completion, Message, SamplingParams
 
@@ -176,9 +177,11 @@ class MeteredLLM(LLMWrapper):
     def execute(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
         self.meter.reserve(self.budget)
         try:
-            completion = self.inner.execute(messages, params)
-        except BaseException:
+            with deadline_in(self._wall_left()):
+                completion = self.inner.execute(messages, params)
+        except BaseException as exc:
             self.meter.release(None)
+            self._raise_if_out_of_time(exc)
             raise
         self.meter.release(completion, self._price(completion))
         return completion
@@ -186,12 +189,37 @@ class MeteredLLM(LLMWrapper):
     async def aexecute(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
         self.meter.reserve(self.budget)
         try:
-            completion = await self.inner.aexecute(messages, params)
-        except BaseException:
+            with deadline_in(self._wall_left()):
+                completion = await self.inner.aexecute(messages, params)
+        except BaseException as exc:
             self.meter.release(None)
+            self._raise_if_out_of_time(exc)
             raise
         self.meter.release(completion, self._price(completion))
         return completion
+
+    def phase(self, budget: Budget) -> MeteredLLM:
+        """The same model under a budget of its own, counted from now.
+
+        Calls still add to this model's meter (totals stay complete) but only
+        ``budget`` limits them: e.g. a final phase that runs after the search budget
+        is spent, with a stated budget of its own. The phase's usage is in the
+        returned model's ``meter``.
+        """
+        return MeteredLLM(MeteredLLM(self.inner, self.meter), UsageMeter(), budget)
+
+    def _wall_left(self) -> float | None:
+        if self.budget is None or self.budget.max_wall_s is None:
+            return None
+        return self.budget.max_wall_s - self.meter.snapshot().wall_s
+
+    def _raise_if_out_of_time(self, exc: BaseException) -> None:
+        """A call cut short by the wall-time budget is a budget stop, not a failure."""
+        if isinstance(exc, Exception) and not isinstance(exc, BudgetExceeded):
+            left = self._wall_left()
+            if left is not None and left <= 0.05 and self.budget is not None:
+                limit = self.budget.max_wall_s or 0.0
+                raise BudgetExceeded("wall_s", limit, limit - left) from exc
 
     def _price(self, completion: Completion) -> float:
         if completion.cached:

@@ -1,17 +1,23 @@
 """The OpenAI-compatible backend: OpenAI itself, vLLM, llama.cpp's server, Ollama, ...
 
-Transport retries are the ``openai`` SDK's own, configured rather than rewritten:
-exponential backoff with jitter on 408/409/429/5xx, timeouts and dropped connections,
-honouring ``Retry-After``/``retry-after-ms``. What the SDK lacks is added here: a
-``200`` whose body is not a chat completion (malformed JSON, wrong shape) is retried
-with the same backoff, and every final failure becomes one :class:`LLMError` naming
-the endpoint and the HTTP status or failure kind. The API key is read from the
-environment, handed to the SDK and never kept on this object nor put in a message.
+The ``openai`` SDK sends each attempt; the retry loop is ours (SDK retries off), for one
+measured reason: the SDK's loop cannot be bounded by a wall-time budget (a hanging
+server with 60 s x 5 attempts ran a ``max_wall_s = 10`` study to 307 s). Here each
+attempt's timeout is capped by the time left (:mod:`autotune.llm._deadline`), and the
+schedule is the SDK's: 408/409/429/5xx, timeouts, dropped connections and malformed
+``200`` bodies are retried with exponential backoff and jitter, honouring
+``Retry-After``/``retry-after-ms``. A status no retry can fix (401/402/403/404/405/407:
+wrong key, wrong URL or model) raises :class:`FatalLLMError` at once; other 4xx raise a
+non-retryable :class:`LLMError`. Every message is one line naming the endpoint without
+credentials. The API key is read from the environment, handed to the SDK and never
+kept on this object nor put in a message; ``user:password@`` in the URL is sent as
+HTTP Basic auth.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import os
 import random
@@ -22,12 +28,14 @@ from typing import Any
 
 import httpx
 import openai
+from openai._types import RequestOptions
 
-from autotune.errors import LLMError
+from autotune.errors import FatalLLMError, LLMError
 from autotune.llm._aiohttp_transport import async_http_client
+from autotune.llm._deadline import remaining_s
 from autotune.llm.base import BaseLLM
 from autotune.llm.types import Completion, Message, SamplingParams
-from autotune.llm.urls import display_url
+from autotune.llm.urls import check_base_url, display_url, split_credentials
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_TIMEOUT_S = 60.0
@@ -36,14 +44,20 @@ DEFAULT_MAX_RETRIES = 4
 _PLACEHOLDER_KEY = "no-key-needed"
 _KEY_LIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-]{3})[A-Za-z0-9_\-]+")
 _RETRIED_STATUSES = frozenset({408, 409, 429})
-# Posting the plain-JSON body through the SDK's generic ``post`` keeps its retries and
-# status errors but skips ``chat.completions.create``'s per-request walk over the typed
-# parameter schema (about 1 ms of CPU a call, which caps concurrent throughput).
+_FATAL_STATUSES = frozenset({401, 402, 403, 404, 405, 407})
+_MAX_RETRY_AFTER_S = 60.0
+# Posting the plain-JSON body through the SDK's generic ``post`` keeps its status errors
+# but skips ``chat.completions.create``'s per-request walk over the typed parameter
+# schema (about 1 ms of CPU a call, which caps concurrent throughput).
 _CHAT_PATH = "/chat/completions"
 
 
 class _MalformedBody(Exception):
     """A 2xx response whose body is not a chat completion."""
+
+
+class _OutOfTime(Exception):
+    """The wall-time deadline leaves no time for another attempt."""
 
 
 class OpenAICompatLLM(BaseLLM):
@@ -54,7 +68,11 @@ class OpenAICompatLLM(BaseLLM):
         base_url: Server URL up to ``/v1``; default ``$OPENAI_BASE_URL`` or OpenAI's.
         api_key_env: The environment variable holding the API key.
         timeout_s: Seconds one HTTP attempt may take.
-        max_retries: Retries after the first attempt (the SDK's, plus malformed bodies).
+        max_retries: Retries after the first attempt.
+
+    Raises:
+        ConfigError: The URL is not a well-formed http(s) URL.
+        LLMError: OpenAI's own endpoint without an API key.
     """
 
     backend = "openai"
@@ -68,9 +86,9 @@ class OpenAICompatLLM(BaseLLM):
         max_retries: int = DEFAULT_MAX_RETRIES,
     ) -> None:
         self.model_id = model
-        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip(
-            "/"
-        )
+        url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        url, self._auth_headers = split_credentials(check_base_url(url.rstrip("/")))
+        self.base_url = url
         self.endpoint = display_url(self.base_url)
         self.api_key_env = api_key_env
         self.timeout_s = timeout_s
@@ -93,14 +111,14 @@ class OpenAICompatLLM(BaseLLM):
         for attempt in range(self.max_retries + 1):
             start = time.perf_counter()
             try:
-                raw = self._sync_client().post(_CHAT_PATH, body=request, cast_to=httpx.Response)
+                options: RequestOptions = {"timeout": self._attempt_timeout()}
+                raw = self._sync_client().post(
+                    _CHAT_PATH, body=request, cast_to=httpx.Response, options=options
+                )
                 return self._completion(raw.text, time.perf_counter() - start)
-            except _MalformedBody as exc:
-                if attempt == self.max_retries:
-                    raise self._error(exc) from None
-            except openai.OpenAIError as exc:
-                raise self._error(exc) from None
-            time.sleep(_backoff_s(attempt))
+            except (_MalformedBody, _OutOfTime, openai.OpenAIError) as exc:
+                wait = self._retry_wait(exc, attempt)
+            time.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def aexecute(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
@@ -108,15 +126,15 @@ class OpenAICompatLLM(BaseLLM):
         for attempt in range(self.max_retries + 1):
             start = time.perf_counter()
             try:
+                options: RequestOptions = {"timeout": self._attempt_timeout()}
                 client = self._loop_client()
-                raw = await client.post(_CHAT_PATH, body=request, cast_to=httpx.Response)
+                raw = await client.post(
+                    _CHAT_PATH, body=request, cast_to=httpx.Response, options=options
+                )
                 return self._completion(raw.text, time.perf_counter() - start)
-            except _MalformedBody as exc:
-                if attempt == self.max_retries:
-                    raise self._error(exc) from None
-            except openai.OpenAIError as exc:
-                raise self._error(exc) from None
-            await asyncio.sleep(_backoff_s(attempt))
+            except (_MalformedBody, _OutOfTime, openai.OpenAIError) as exc:
+                wait = self._retry_wait(exc, attempt)
+            await asyncio.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
@@ -124,6 +142,33 @@ class OpenAICompatLLM(BaseLLM):
             self._client.close()
             self._client = None
         self._async_client = None
+
+    def _attempt_timeout(self) -> float:
+        left = remaining_s()
+        if left is None:
+            return self.timeout_s
+        if left <= 0.01:
+            raise _OutOfTime("no time left in the wall-time budget")
+        return min(self.timeout_s, left)
+
+    def _retry_wait(self, exc: Exception, attempt: int) -> float:
+        """Seconds to wait before the next attempt, or raise the final error."""
+        kind, retryable = _failure_kind(exc)
+        status = exc.status_code if isinstance(exc, openai.APIStatusError) else None
+        if status in _FATAL_STATUSES:
+            raise FatalLLMError(self._message(exc, kind, ""), status=status) from None
+        if not retryable or attempt == self.max_retries:
+            tries = f" after {attempt + 1} attempts" if attempt else ""
+            message = self._message(exc, kind, tries)
+            raise LLMError(message, status=status, retryable=retryable) from None
+        headers = exc.response.headers if isinstance(exc, openai.APIStatusError) else None
+        wait = _retry_after_s(headers)
+        wait = _backoff_s(attempt) if wait is None else wait
+        left = remaining_s()
+        if left is not None and wait >= left:  # no time for another attempt
+            tries = f" after {attempt + 1} attempts" if attempt else ""
+            raise LLMError(self._message(exc, kind, tries), status=status) from None
+        return wait
 
     def _request(self, messages: Sequence[Message], params: SamplingParams) -> dict[str, Any]:
         request: dict[str, Any] = {
@@ -151,7 +196,8 @@ class OpenAICompatLLM(BaseLLM):
             "api_key": os.environ.get(self.api_key_env) or _PLACEHOLDER_KEY,
             "base_url": self.base_url,
             "timeout": self.timeout_s,
-            "max_retries": self.max_retries,
+            "max_retries": 0,  # our loop retries (see the module docstring)
+            "default_headers": self._auth_headers or None,
         }
 
     def _sync_client(self) -> openai.OpenAI:
@@ -184,16 +230,12 @@ class OpenAICompatLLM(BaseLLM):
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             raise _MalformedBody(f"{type(exc).__name__}: {exc}") from None
 
-    def _error(self, exc: Exception) -> LLMError:
-        kind, retried = _failure_kind(exc)
-        tries = f" after {self.max_retries + 1} attempts" if retried else ""
+    def _message(self, exc: Exception, kind: str, tries: str) -> str:
         detail = str(exc)
         if exc.__cause__ is not None:  # e.g. what broke the connection
             detail += f" ({type(exc.__cause__).__name__}: {exc.__cause__})"
-        detail = self._redact(detail)[:300]
-        return LLMError(
-            f"endpoint {self.endpoint} (model {self.model_id!r}) failed{tries}: {kind}: {detail}"
-        )
+        detail = " ".join(self._redact(detail).split())[:300]  # one line
+        return f"endpoint {self.endpoint} (model {self.model_id!r}) failed{tries}: {kind}: {detail}"
 
     def _redact(self, text: str) -> str:
         key = os.environ.get(self.api_key_env)
@@ -203,17 +245,42 @@ class OpenAICompatLLM(BaseLLM):
 
 
 def _failure_kind(exc: Exception) -> tuple[str, bool]:
-    """A short name for what went wrong, and whether it was retried."""
+    """A short name for what went wrong, and whether it is retried."""
     if isinstance(exc, _MalformedBody):
         return "malformed response body", True
+    if isinstance(exc, _OutOfTime):
+        return "timed out (wall-time budget)", True
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
+        should = exc.response.headers.get("x-should-retry")
+        if should in ("true", "false"):  # the server's own word, as the SDK honours it
+            return f"HTTP {status}", should == "true"
         return f"HTTP {status}", status in _RETRIED_STATUSES or status >= 500
     if isinstance(exc, openai.APITimeoutError):
         return "timed out", True
     if isinstance(exc, openai.APIConnectionError):
         return "connection failed", True
     return type(exc).__name__, False
+
+
+def _retry_after_s(headers: httpx.Headers | None) -> float | None:
+    """The server's ``retry-after-ms`` / ``Retry-After`` (seconds or a date), if sane."""
+    if headers is None:
+        return None
+    seconds: float | None = None
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        try:
+            seconds = float(headers.get(name, "")) / scale
+            break
+        except ValueError:
+            continue
+    if seconds is None:
+        parsed = email.utils.parsedate_tz(headers.get("retry-after", ""))
+        if parsed is not None:
+            seconds = float(email.utils.mktime_tz(parsed) - time.time())
+    if seconds is None or not 0 < seconds <= _MAX_RETRY_AFTER_S:
+        return None
+    return seconds
 
 
 def _backoff_s(attempt: int) -> float:

@@ -22,6 +22,7 @@ from autotune.llm.accounting import Budget, MeteredLLM, UsageMeter
 from autotune.llm.base import BaseLLM
 from autotune.llm.cache import DEFAULT_CACHE_PATH, CachedLLM
 from autotune.llm.types import Message, SamplingParams
+from autotune.llm.urls import redact_urls
 
 
 @dataclass(frozen=True)
@@ -65,23 +66,36 @@ def _gguf(argument: str, options: BackendOptions) -> BaseLLM:
     return _embedded(argument, options)
 
 
-def _openai(argument: str, options: BackendOptions) -> BaseLLM:
-    from autotune.llm.openai_compat import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S, OpenAICompatLLM
+def split_openai_argument(argument: str) -> tuple[str, str | None]:
+    """``MODEL[@URL]`` -> ``(model, url or None)``; the URL checked when there is one.
 
-    model, base_url = argument, options.base_url
-    for scheme in ("@http://", "@https://"):
-        at = argument.find(scheme)
-        if at >= 0:
-            model, base_url = argument[:at], argument[at + 1 :]
-            break
+    Any ``@`` starts a URL: a model name is never sent with a malformed URL glued to it
+    (it would go to the default endpoint, with the user's data).
+
+    Raises:
+        ConfigError: No model name, or what follows the ``@`` is not an http(s) URL.
+    """
+    from autotune.llm.urls import check_base_url
+
+    model, at, url = argument.partition("@")
+    model = model.strip()
     if not model:
         raise ConfigError(
             "'openai:' needs a model name, e.g. openai:gpt-4o-mini[@http://host:port/v1]",
             field="model",
         )
+    if not at:
+        return model, None
+    return model, check_base_url(url, field="model")
+
+
+def _openai(argument: str, options: BackendOptions) -> BaseLLM:
+    from autotune.llm.openai_compat import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S, OpenAICompatLLM
+
+    model, url = split_openai_argument(argument)
     return OpenAICompatLLM(
         model,
-        base_url=base_url,
+        base_url=url or options.base_url,
         timeout_s=DEFAULT_TIMEOUT_S if options.timeout_s is None else options.timeout_s,
         max_retries=DEFAULT_MAX_RETRIES if options.max_retries is None else options.max_retries,
     )
@@ -126,7 +140,9 @@ def parse_model_spec(spec: str) -> tuple[str, str]:
     name, _, argument = text.partition(":")
     if name not in BACKENDS:
         known = ", ".join(sorted(BACKENDS))
-        raise _model_error(spec, f"unknown backend {name!r} (known: {known})")
+        raise _model_error(redact_urls(spec), f"unknown backend {name!r} (known: {known})")
+    if name == "openai":
+        split_openai_argument(argument.strip())  # a bad URL fails before anything loads
     return name, argument.strip()
 
 
