@@ -54,6 +54,34 @@ def _read_text(path: Path) -> str:
         raise DataError(f"cannot read data file: {error.strerror}", file=str(path)) from None
 
 
+def surrogate_field(value: Any, where: str = "") -> str | None:
+    """The field (``a.b[2]``) of the first string holding a lone UTF-16 surrogate.
+
+    JSON's ``"\\ud800"`` escape decodes to one; such a string cannot be encoded as
+    UTF-8, so every store (MLflow, SQLite, files) fails on it later, far from the cause.
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return where or "(value)"
+        return None
+    if isinstance(value, dict):
+        items: list[tuple[str, Any]] = [
+            (f"{where}.{key}" if where else str(key), item) for key, item in value.items()
+        ]
+        items += [(f"{where}.(key)" if where else "(key)", key) for key in value]
+    elif isinstance(value, list):
+        items = [(f"{where}[{index}]", item) for index, item in enumerate(value)]
+    else:
+        return None
+    for name, item in items:
+        found = surrogate_field(item, name)
+        if found is not None:
+            return found
+    return None
+
+
 def _read_jsonl(path: Path, text: str) -> Table:
     rows: list[Row] = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -69,6 +97,10 @@ def _read_jsonl(path: Path, text: str) -> Table:
             raise DataError(
                 f"each line must be a JSON object, not {kind}", file=str(path), line=number
             )
+        bad = surrogate_field(value)
+        if bad is not None:
+            message = "has a lone surrogate escape (like \\ud800): not valid Unicode text"
+            raise DataError(message, file=str(path), line=number, field=bad)
         rows.append(Row(number, value))
     return Table(path, tuple(rows))
 

@@ -144,6 +144,16 @@ def parse_document(file: Path, text: str) -> object:
 ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
 
 
+def check_unicode(document: object, file: Path, text: str) -> None:
+    """Reject a lone surrogate (``"\\ud800"``) at load, naming the file, line and field."""
+    from autotune.bench._data import surrogate_field
+
+    bad = surrogate_field(document)
+    if bad is not None:
+        message = "has a lone surrogate escape (like \\ud800): not valid Unicode text"
+        raise with_line(ConfigError(message, file=str(file), field=bad), file, text)
+
+
 def read_validated(file: Path, model: type[ModelT], kind: str) -> tuple[ModelT, str]:
     """Read a TOML/YAML/JSON ``kind`` file into ``model``; every error is one ConfigError.
 
@@ -159,6 +169,7 @@ def read_validated(file: Path, model: type[ModelT], kind: str) -> tuple[ModelT, 
     document = parse_document(file, text)
     if not isinstance(document, dict):
         raise ConfigError(f"a {kind} file must hold a table of keys", file=str(file))
+    check_unicode(document, file, text)
     try:
         return model.model_validate(document), text
     except pydantic.ValidationError as error:

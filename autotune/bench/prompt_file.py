@@ -17,7 +17,7 @@ import yaml
 
 from autotune._atomic import write_atomic
 from autotune.bench import _toml_write
-from autotune.bench._locate import parse_document, validation_error, with_line
+from autotune.bench._locate import check_unicode, parse_document, validation_error, with_line
 from autotune.bench.benchmark import Benchmark
 from autotune.errors import ConfigError
 from autotune.prompt import DEFAULT_USER_TEMPLATE, Demo, Prompt, template_fields
@@ -95,10 +95,13 @@ def load_prompt(path: str | Path, default_user_template: str = DEFAULT_USER_TEMP
         raise ConfigError(message, file=str(path))
     text = _read(path)
     if suffix in TEXT_SUFFIXES:
+        if not text.strip():
+            raise ConfigError("the prompt file is empty: write the instruction", file=str(path))
         return Prompt(system=text.strip(), user_template=default_user_template, name=path.stem)
     document = parse_document(path, text)
     if not isinstance(document, dict):
         raise ConfigError("a prompt file must hold a table of keys", file=str(path))
+    check_unicode(document, path, text)
     try:
         spec = _PromptSpec.model_validate(document)
     except pydantic.ValidationError as error:

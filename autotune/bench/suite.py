@@ -19,7 +19,8 @@ file) naming the file, the line and the field.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,8 @@ from autotune.prompt import template_fields
 
 if TYPE_CHECKING:
     from autotune.llm.base import BaseLLM
+
+logger = logging.getLogger(__name__)
 
 
 def _read_suite(path: Path) -> tuple[SuiteSpec, str]:
@@ -84,11 +87,21 @@ def _expected(row: Row, spec: SuiteSpec, table: Table) -> Any:
     return value
 
 
+def _input_value(row: Row, name: str, table: Table) -> Any:
+    """A value that fills the user template: text or a number, never a structure."""
+    value = _value(row, name, table)
+    if isinstance(value, dict | list):
+        kind = "a JSON object" if isinstance(value, dict) else "a JSON list"
+        message = f"is {kind}, but the input template needs text or a number"
+        raise DataError(message, file=str(table.path), line=row.line, field=name)
+    return value
+
+
 def _make_case(
     row: Row, spec: SuiteSpec, table: Table, id_field: str | None, required: set[str]
 ) -> Case:
     for name in sorted(required):
-        _value(row, name, table)
+        _input_value(row, name, table)
     split_column = spec.split.column if spec.split else None
     reserved = {spec.expected, id_field, split_column}
     inputs = {name: value for name, value in row.values.items() if name not in reserved}
@@ -136,6 +149,28 @@ def _make_splits(
     return split_by_names(cases, names)
 
 
+def _warn_small_splits(
+    spec: SuiteSpec, splits: Mapping[str, Sequence[Case]], total: int, path: Path
+) -> None:
+    """Warn (with the numbers) when a split the suite asks for came out empty."""
+    if spec.split is None or spec.split.column is not None:
+        return
+    ratios = spec.split.ratios()
+    empty = [name for name, ratio in ratios.items() if ratio > 0 and not splits.get(name)]
+    if not empty:
+        return
+    asked = " / ".join(f"{name} {ratio:g}" for name, ratio in ratios.items())
+    got = ", ".join(f"{name} {len(splits.get(name, ()))}" for name in ratios)
+    logger.warning(
+        "%s: %d cases are too few for the splits %s: got %s (no %s cases)",
+        path,
+        total,
+        asked,
+        got,
+        " or ".join(empty),
+    )
+
+
 def _build(path: Path, spec: SuiteSpec, llm_factory: Callable[[str], BaseLLM] | None) -> Benchmark:
     data_path = Path(spec.data) if Path(spec.data).is_absolute() else path.parent / spec.data
     if not data_path.is_file():
@@ -147,13 +182,15 @@ def _build(path: Path, spec: SuiteSpec, llm_factory: Callable[[str], BaseLLM] | 
     _check_template(spec, table, path)
     cases = _make_cases(spec, table, template_fields(spec.input_template))
     default_name = path.parent.name if path.stem == "suite" else path.stem
+    splits = _make_splits(spec, table, cases)
+    _warn_small_splits(spec, splits, len(cases), path)
     return Benchmark(
         name=spec.name or default_name,
         cases=cases,
         metrics=metrics,
         user_template=spec.input_template,
         description=spec.description.strip(),
-        splits=_make_splits(spec, table, cases),
+        splits=splits,
         labels=tuple(spec.labels or ()),
         source=str(path),
     )
