@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 
 from autotune._atomic import write_atomic
 from autotune.bench import load_benchmark, load_prompt, save_prompt, validate_prompt_fields
-from autotune.errors import ConfigError
+from autotune.errors import AutotuneError, ConfigError
 from autotune.experiment import Experiment
 from autotune.llm import load_llm
 from autotune.llm.accounting import Budget
@@ -50,6 +51,23 @@ def build_tracker(experiment: Experiment) -> Tracker:
     return MlflowTracker(experiment.tracking.uri, experiment.tracking.experiment)
 
 
+def check_scored(result: OptimizationResult) -> None:
+    """Refuse a result whose final scores were not actually taken (errors, not scores).
+
+    Raises:
+        UnusableResult: Validation scored nothing, or the held-out test of the seed or
+            the best prompt has too many errors (the default :class:`ErrorPolicy`).
+    """
+    if math.isnan(result.best_validation) or math.isnan(result.seed_validation):
+        raise AutotuneError(
+            "run unusable: no validation case was scored (every model call failed); "
+            "best_prompt.toml was not written"
+        )
+    if result.held_out is not None:
+        result.held_out.seed.check_usable(what="held-out test of the seed")
+        result.held_out.best.check_usable(what="held-out test of the best prompt")
+
+
 def run_experiment(
     experiment: Experiment,
     *,
@@ -82,6 +100,7 @@ def run_experiment(
         on_trial=on_trial,
     )
     result = optimizer.optimize(benchmark, seed)
+    check_scored(result)  # an outage never becomes the "best prompt"
     out = experiment.output_dir()
     out.mkdir(parents=True, exist_ok=True)
     result.prompt_path = save_prompt(result.best_prompt, out / "best_prompt.toml")

@@ -123,12 +123,19 @@ class MlflowTracker(Tracker):
     Args:
         tracking_uri: The store; default :func:`resolve_tracking_uri`.
         experiment: The experiment name; created when new.
+
+    Raises:
+        StoreError: The SQLite store is empty or corrupt, or the server does not answer.
     """
 
     def __init__(
         self, tracking_uri: str | None = None, experiment: str = DEFAULT_EXPERIMENT
     ) -> None:
+        from autotune.stores import check_tracking_store
+
         self.tracking_uri = resolve_tracking_uri(tracking_uri)
+        # At start, one line: never a broken store reused, never a dead server's long retries.
+        check_tracking_store(self.tracking_uri)
         self.experiment = experiment
         self._client: MlflowClient | None = None
         self._experiment_id = ""
@@ -139,11 +146,13 @@ class MlflowTracker(Tracker):
         if self._client is None:
             from mlflow.tracking import MlflowClient
 
-            if self.tracking_uri.startswith("sqlite:///"):
+            from autotune.stores import relocate_artifacts, sqlite_path
+
+            database = sqlite_path(self.tracking_uri)
+            if database is not None:
                 # SQLite does not create the folder of its database file.
-                Path(self.tracking_uri[len("sqlite:///") :]).parent.mkdir(
-                    parents=True, exist_ok=True
-                )
+                database.parent.mkdir(parents=True, exist_ok=True)
+                relocate_artifacts(database)  # a moved mlruns/ keeps its artifacts inside
             quiet_store_migrations()
             client = MlflowClient(tracking_uri=self.tracking_uri)
             self._experiment_id = ensure_experiment(client, self.experiment, self.tracking_uri)
