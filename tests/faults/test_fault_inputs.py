@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from conftest import SUITE, error_lines
+from fault_suite import SUITE, error_lines
 
 from autotune.bench import load_benchmark, load_prompt
 from autotune.cli.main import main

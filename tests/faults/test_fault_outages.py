@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import error_lines
+from fault_suite import error_lines
 from llm_http_doubles import Act, FaultServer
 
 from autotune.cli.main import main

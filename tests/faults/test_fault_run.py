@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import error_lines
+from fault_suite import error_lines
 from llm_http_doubles import Act, FaultServer
 
 from autotune.cli.main import main

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import optuna
 import pytest
-from conftest import error_lines
+from fault_suite import error_lines
 
 from autotune.cli.main import main
 from autotune.errors import StoreError

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, PLANTED_KEY, error_lines
+from fault_suite import PASSWORD, PLANTED_KEY, error_lines
 from llm_http_doubles import Act, FaultServer
 
 from autotune.cli.main import main
