@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from autotune.errors import BudgetExceeded, LLMError
+from autotune.errors import BudgetExceeded, FatalLLMError, LLMError
 from autotune.gen._parse import Candidate
 from autotune.llm.base import BaseLLM
 from autotune.llm.types import Message, SamplingParams
@@ -119,8 +119,8 @@ class CaseJudge:
         """One judge call; a failed call is a ``failed`` verdict, budgets propagate."""
         try:
             reply = self.llm.execute(self.request(candidate), self.params).text
-        except BudgetExceeded:
-            raise
+        except (BudgetExceeded, FatalLLMError):
+            raise  # a spent budget or a wrong key/URL stops the command
         except (LLMError, OSError, ValueError) as exc:
             return Verdict("failed", clip(str(exc), 160))
         keep = parse_verdict(reply)

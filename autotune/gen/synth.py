@@ -28,7 +28,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from autotune.errors import BudgetExceeded, LLMError, UserInputError
+from autotune.errors import BudgetExceeded, FatalLLMError, LLMError, UserInputError
 from autotune.gen._dedup import SimilarityIndex
 from autotune.gen._parse import Candidate, parse_candidates
 from autotune.gen._review import CALIBRATION_CALLS, CaseJudge, calibrate
@@ -215,8 +215,8 @@ class _Synthesis:
         report.generation_calls += 1
         try:
             text = self.llm.execute(messages, params).text
-        except BudgetExceeded:
-            raise
+        except (BudgetExceeded, FatalLLMError):
+            raise  # a spent budget or a wrong key/URL stops the command
         except (LLMError, OSError, ValueError) as exc:
             report.last_error = clip(str(exc), 160)
             return []

@@ -163,3 +163,16 @@ def test_garbage_then_good_answers_recover(
     code = main(eval_args(server.base_url, "--retries", "3", "--concurrency", "1", "--no-track"))
     assert code == 0
     assert "0 errors" in capsys.readouterr().out
+
+
+@pytest.mark.usefixtures("workdir")
+def test_synth_with_a_wrong_key_stops_instead_of_counting_failed_calls(
+    server: FaultServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.play(Act("status", 401, body='{"error": "bad key"}'))
+    model = ["--model", f"openai:m@{server.base_url}", "--no-cache", "--no-track"]
+    code = main(["synth", "--task", "Label reviews.", "-n", "5", "--out", "c.jsonl", *model])
+    assert code == 2
+    [line] = error_lines(capsys.readouterr().err)
+    assert "HTTP 401" in line
+    assert server.count == 1
