@@ -42,12 +42,14 @@ class CheckVerdict:
 
     ``crashed`` is a death by signal or a hang: the build, not the model file, is at
     fault. A plain error exit (an unreadable model file, say) is left to the caller's
-    own load, which reports it better.
+    own load, which reports it better. ``hung`` marks a timeout, which a loaded machine
+    can cause too: it fails this process but is not remembered.
     """
 
     ok: bool
     detail: str
     crashed: bool = False
+    hung: bool = False
 
 
 def rebuild_command() -> str:
@@ -114,7 +116,7 @@ def run_check(command: Sequence[str], timeout_s: float = CHECK_TIMEOUT_S) -> Che
             list(command), capture_output=True, text=True, timeout=timeout_s, check=False
         )
     except subprocess.TimeoutExpired:
-        return CheckVerdict(False, f"no answer within {timeout_s:.0f} s", crashed=True)
+        return CheckVerdict(False, f"no answer within {timeout_s:.0f} s", crashed=True, hung=True)
     except OSError as exc:
         return CheckVerdict(False, f"could not start the check: {exc}")
     if done.returncode < 0:
@@ -138,8 +140,9 @@ def check_backend(model_path: Path, *, remember: bool = True) -> CheckVerdict:
             return CheckVerdict(**json.loads(record.read_text()))
         except (OSError, ValueError, KeyError, TypeError):
             pass
-    verdict = run_check(child_command(model_path))
-    if remember and (verdict.ok or verdict.crashed):  # an error exit may be passing
+    verdict = run_check(child_command(model_path), CHECK_TIMEOUT_S)
+    # An error exit may be passing and a hang may be load: only these two are lasting.
+    if remember and (verdict.ok or (verdict.crashed and not verdict.hung)):
         try:
             record.parent.mkdir(parents=True, exist_ok=True)
             record.write_text(json.dumps(asdict(verdict)))

@@ -25,6 +25,21 @@ def test_a_hanging_child_is_a_crash() -> None:
     assert verdict.crashed and "no answer within" in verdict.detail
 
 
+def test_a_hang_fails_this_process_but_is_not_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A timeout can be a loaded machine, not the build: the next process asks again.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(backend_check, "CHECK_TIMEOUT_S", 0.5)
+    hang = [sys.executable, "-c", "import time; time.sleep(30)"]
+    monkeypatch.setattr(backend_check, "child_command", lambda path: hang)
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"x")
+    assert backend_check.check_backend(model).crashed
+    monkeypatch.setattr(backend_check, "child_command", lambda path: [sys.executable, "-c", ""])
+    assert backend_check.check_backend(model).ok
+
+
 def test_an_error_exit_is_not_a_crash_and_keeps_the_last_line() -> None:
     verdict = run_check([sys.executable, "-c", "raise SystemExit('cannot read model.gguf')"])
     assert verdict == CheckVerdict(False, "cannot read model.gguf", crashed=False)
