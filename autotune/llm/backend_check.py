@@ -32,6 +32,15 @@ PORTABLE_FLAGS = (
     "-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
 )
 CHECK_TIMEOUT_S = 180.0
+# Bumped whenever the child's test changes, so verdicts of an older test are not trusted.
+CHECK_VERSION = "2"
+# The AMX crash needs a prompt of two or more tokens in one batch (measured: a
+# one-token prompt like "Hello" generates fine on a build that dies on any longer one),
+# so the child runs a real chat request, as autotune does, over a prompt of ~100 tokens.
+CHECK_MESSAGES = [
+    {"role": "system", "content": "You answer in one short sentence. " * 6},
+    {"role": "user", "content": "Name three primary colours and one fruit of each colour."},
+]
 _checked: set[str] = set()
 _lock = threading.Lock()
 
@@ -89,7 +98,8 @@ def _cpu_flags() -> str:
 
 def build_key(model_path: Path) -> str:
     """Identifies this build (its shared libraries), this CPU and the model file."""
-    parts = [str(llama_cpp_version()), platform.machine(), _cpu_flags(), str(model_path)]
+    parts = [CHECK_VERSION, str(llama_cpp_version()), platform.machine(), _cpu_flags()]
+    parts.append(str(model_path))
     for path in [*_library_files(), model_path]:
         try:
             stat = path.stat()
@@ -175,10 +185,11 @@ def ensure_backend_works(model_path: Path) -> None:
 def _generate_once(model_path: str) -> None:
     from llama_cpp import Llama
 
-    llama = Llama(model_path=model_path, n_ctx=256, verbose=False)
-    out = llama.create_completion("Hello", max_tokens=4, temperature=0.0)
+    llama = Llama(model_path=model_path, n_ctx=512, verbose=False)
+    out = llama.create_chat_completion(messages=CHECK_MESSAGES, max_tokens=4, temperature=0.0)
     llama.close()  # at interpreter exit its finalizer would print a harmless traceback
-    print(f"ok: {out['choices'][0]['text']!r}")
+    usage = out["usage"]
+    print(f"ok: {usage['prompt_tokens']} prompt tokens, {usage['completion_tokens']} generated")
 
 
 if __name__ == "__main__":

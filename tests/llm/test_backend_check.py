@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -40,6 +41,21 @@ def test_a_hang_fails_this_process_but_is_not_remembered(
     assert backend_check.check_backend(model).ok
 
 
+def test_a_pass_of_an_older_check_is_not_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Version 1 asked for a one-token prompt, which a crashing AMX build passes.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"x")
+    monkeypatch.setattr(backend_check, "CHECK_VERSION", "1")
+    monkeypatch.setattr(backend_check, "child_command", lambda path: [sys.executable, "-c", ""])
+    assert backend_check.check_backend(model).ok
+    monkeypatch.setattr(backend_check, "CHECK_VERSION", "2")
+    monkeypatch.setattr(backend_check, "child_command", lambda path: SEGFAULT_CHILD)
+    assert backend_check.check_backend(model).crashed
+
+
 def test_an_error_exit_is_not_a_crash_and_keeps_the_last_line() -> None:
     verdict = run_check([sys.executable, "-c", "raise SystemExit('cannot read model.gguf')"])
     assert verdict == CheckVerdict(False, "cannot read model.gguf", crashed=False)
@@ -76,3 +92,7 @@ def test_the_installed_llama_cpp_build_does_not_use_amx() -> None:
 def test_the_installed_build_generates_in_a_child_process(embedded_gguf_path: Path) -> None:
     verdict = backend_check.check_backend(embedded_gguf_path, remember=False)
     assert verdict.ok, verdict.detail
+    # The AMX crash needs a prompt batch of 2+ tokens; a 1-token prompt passed a
+    # crashing build. The child must evaluate a real, multi-token prompt.
+    match = re.search(r"ok: (\d+) prompt tokens, (\d+) generated", verdict.detail)
+    assert match and int(match.group(1)) >= 32 and int(match.group(2)) >= 1, verdict.detail
