@@ -7,7 +7,9 @@ attempt's timeout is capped by the time left (:mod:`autotune.llm._deadline`), an
 schedule is the SDK's: 408/409/429/5xx, timeouts, dropped connections and malformed
 ``200`` bodies are retried with exponential backoff and jitter, honouring
 ``Retry-After``/``retry-after-ms``. A status no retry can fix (401/402/403/404/405/407:
-wrong key, wrong URL or model) raises :class:`FatalLLMError` at once; other 4xx raise a
+wrong key, wrong URL or model) raises :class:`FatalLLMError` at once, and so does a
+connection that still fails after the retries to an address that never answered since
+the start (a wrong port or host, not a passing outage); other 4xx raise a
 non-retryable :class:`LLMError`. Every message is one line naming the endpoint without
 credentials. The API key is read from the environment, handed to the SDK and never
 kept on this object nor put in a message; ``user:password@`` in the URL is sent as
@@ -95,6 +97,7 @@ class OpenAICompatLLM(BaseLLM):
         self.max_retries = max_retries
         if not os.environ.get(api_key_env) and self.endpoint == DEFAULT_BASE_URL:
             raise LLMError(f"{self.endpoint} needs an API key: set ${api_key_env}")
+        self._answered = False  # has anything ever answered at this address?
         self._client: openai.OpenAI | None = None
         self._async_client: tuple[asyncio.AbstractEventLoop, openai.AsyncOpenAI] | None = None
 
@@ -115,6 +118,7 @@ class OpenAICompatLLM(BaseLLM):
                 raw = self._sync_client().post(
                     _CHAT_PATH, body=request, cast_to=httpx.Response, options=options
                 )
+                self._answered = True
                 return self._completion(raw.text, time.perf_counter() - start)
             except (_MalformedBody, _OutOfTime, openai.OpenAIError) as exc:
                 wait = self._retry_wait(exc, attempt)
@@ -131,6 +135,7 @@ class OpenAICompatLLM(BaseLLM):
                 raw = await client.post(
                     _CHAT_PATH, body=request, cast_to=httpx.Response, options=options
                 )
+                self._answered = True
                 return self._completion(raw.text, time.perf_counter() - start)
             except (_MalformedBody, _OutOfTime, openai.OpenAIError) as exc:
                 wait = self._retry_wait(exc, attempt)
@@ -155,11 +160,15 @@ class OpenAICompatLLM(BaseLLM):
         """Seconds to wait before the next attempt, or raise the final error."""
         kind, retryable = _failure_kind(exc)
         status = exc.status_code if isinstance(exc, openai.APIStatusError) else None
+        self._answered = self._answered or status is not None or isinstance(exc, _MalformedBody)
         if status in _FATAL_STATUSES:
             raise FatalLLMError(self._message(exc, kind, ""), status=status) from None
         if not retryable or attempt == self.max_retries:
             tries = f" after {attempt + 1} attempts" if attempt else ""
             message = self._message(exc, kind, tries)
+            if kind == "connection failed" and not self._answered:
+                # Never reached since the start: a wrong address, not a passing outage.
+                raise FatalLLMError(message + " (nothing has answered at this address)") from None
             raise LLMError(message, status=status, retryable=retryable) from None
         headers = exc.response.headers if isinstance(exc, openai.APIStatusError) else None
         wait = _retry_after_s(headers)

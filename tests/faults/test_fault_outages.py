@@ -44,7 +44,7 @@ def test_refused_connection_exits_2_without_a_score(
     out, err = capsys.readouterr()
     assert code == 2
     [line] = error_lines(err)
-    assert "unusable" in line and "connection failed" in line
+    assert "connection failed" in line and "nothing has answered" in line
     assert dead_url in line
     assert "PASS" not in out and "score" not in out
 
@@ -93,7 +93,20 @@ def test_regress_against_a_dead_server_never_passes(
     assert code == 2
     assert "PASS" not in out
     [line] = error_lines(err)
-    assert line.startswith("autotune: error: baseline unusable")
+    assert "connection failed" in line
+
+
+@pytest.mark.usefixtures("workdir")
+def test_a_server_that_answered_then_went_away_gives_error_rows_not_a_stop(
+    server: FaultServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # It answered once, so its later failures are an outage: error rows, then the policy.
+    server.play(Act("ok"), Act("drop"))
+    code = main(eval_args(server.base_url, *FAST, "--concurrency", "1", "--no-cache"))
+    assert code == 2
+    [line] = error_lines(capsys.readouterr().err)
+    assert "evaluation unusable" in line and "connection failed" in line
+    assert server.count == 3  # 1 answer, then failures until more than 10 % of 12 failed
 
 
 @pytest.mark.usefixtures("workdir")

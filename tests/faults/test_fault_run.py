@@ -43,9 +43,22 @@ def test_run_against_a_dead_server_exits_2_and_writes_no_best_prompt(
     workdir: Path, dead_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     experiment(workdir, dead_url)
+    started = time.monotonic()
+    assert main(["run", "exp.toml"]) == 2
+    assert time.monotonic() - started < 15  # the first failed case, not every trial
+    [line] = error_lines(capsys.readouterr().err)
+    assert "connection failed" in line and dead_url in line
+    assert not list(workdir.rglob("best_prompt.toml"))
+
+
+def test_run_whose_server_dies_after_answering_writes_no_best_prompt(
+    workdir: Path, server: FaultServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.play(Act("ok"), Act("drop"))
+    experiment(workdir, server.base_url)
     assert main(["run", "exp.toml"]) == 2
     [line] = error_lines(capsys.readouterr().err)
     assert "unusable" in line
     assert not list(workdir.rglob("best_prompt.toml"))
-    # TODO(lead, issue 11): trials of such a run must FAIL with a reason instead of
+    # TODO(lead, issue 11): its trials must FAIL with a reason instead of
     # "COMPLETE train 0.000"; assert that here once the search is wired.
