@@ -31,7 +31,7 @@ def test_run_with_a_wrong_key_stops_in_seconds_with_one_line(
     assert main(["run", "exp.toml"]) == 2
     # No retries and no other case after the first 401: only the cases already in
     # flight reached the server. (Wall time is mostly imports; on an idle machine the
-    # whole command takes about 2 s: benchmarks/results/fault_matrix.txt.)
+    # whole command takes about 2 s: benchmarks/results/fault_times.json.)
     assert server.count <= 4
     assert time.monotonic() - started < 15
     [line] = error_lines(capsys.readouterr().err)
