@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fault_suite import error_lines
+from fault_suite import PASSWORD, error_lines
 from llm_http_doubles import Act, FaultServer
 
 from autotune.cli.main import main
@@ -62,3 +62,14 @@ def test_run_whose_server_dies_after_answering_writes_no_best_prompt(
     assert not list(workdir.rglob("best_prompt.toml"))
     # TODO(lead, issue 11): its trials must FAIL with a reason instead of
     # "COMPLETE train 0.000"; assert that here once the search is wired.
+
+
+def test_run_banner_and_errors_never_show_url_credentials(
+    workdir: Path, server: FaultServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.play(Act("status", 401, body='{"error": "wrong password"}'))
+    experiment(workdir, server.base_url.replace("http://", f"http://alice:{PASSWORD}@"))
+    assert main(["run", "exp.toml"]) == 2
+    out, err = capsys.readouterr()
+    assert "autotune run x: task model openai:m@http://127.0.0.1" in err  # the banner
+    assert PASSWORD not in out + err and "alice" not in out + err

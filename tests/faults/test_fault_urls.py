@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from fault_suite import PASSWORD, PLANTED_KEY, error_lines
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from llm_http_doubles import Act, FaultServer
 
 from autotune.cli.main import main
@@ -117,3 +119,14 @@ def _assert_not_in_files(folder: Path, secret: str) -> None:
     assert any(path.suffix in (".db", ".sqlite") for path in files)  # stores were written
     for path in files:
         assert secret.encode() not in path.read_bytes(), path
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("hH tTpPsS:/.@0123456789x?#[]% \t"), max_size=30))
+def test_no_typo_ever_reaches_the_default_endpoint(url: str) -> None:
+    try:
+        llm = load_llm(f"openai:m@{url}", no_cache=True)
+    except ConfigError:
+        return
+    endpoint = llm.inner.endpoint  # type: ignore[attr-defined]
+    assert endpoint.startswith(("http://", "https://")) and "api.openai.com" not in endpoint
