@@ -13,11 +13,10 @@ from autotune.experiment import Experiment
 from autotune.llm import load_llm
 from autotune.llm.accounting import Budget
 from autotune.llm.base import BaseLLM
-from autotune.search._study import DEFAULT_STORAGE_FILE
 from autotune.search._trial import TrialOutcome
 from autotune.search.optimizer import PromptOptimizer
 from autotune.search.result import OptimizationResult
-from autotune.stores import check_optuna_storage
+from autotune.search.storage import check_storage
 from autotune.tracking.base import NullTracker, Tracker
 
 
@@ -86,7 +85,7 @@ def run_experiment(
         raise ConfigError(message, file=str(seed_file), field="system")
     validate_prompt_fields(seed, benchmark, prompt_file=str(seed_file))
     tracker = tracker or build_tracker(experiment)  # a broken store fails before any call
-    check_optuna_storage(experiment.tracking.storage or f"sqlite:///{DEFAULT_STORAGE_FILE}")
+    check_storage(experiment.tracking.storage)
     task_llm, meta_llm = llms or build_llms(experiment)
     b = experiment.budget
     optimizer = PromptOptimizer(

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "regress",
     "report",
     "doctor",
+    "storage_proxy",
 )
 
 EXIT_USER_ERROR = 2

@@ -9,6 +9,7 @@ from pathlib import Path
 import optuna
 
 from autotune.search.settings import SearchSettings
+from autotune.search.storage import open_storage
 
 DEFAULT_STORAGE_FILE = Path("mlruns") / "optuna.db"
 
@@ -43,12 +44,9 @@ def open_study(name: str, storage: str | None, settings: SearchSettings) -> optu
     ``storage`` is an Optuna storage URL (SQLite by default, PostgreSQL for several
     workers), or ``":memory:"`` for a throw-away study.
     """
-    if storage and storage.startswith("sqlite:///"):
-        Path(storage[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-    url = None if storage == IN_MEMORY else storage or default_storage()
     study = optuna.create_study(
         study_name=name,
-        storage=url,
+        storage=open_storage(storage or default_storage()),
         direction="maximize",
         sampler=make_sampler(settings),
         pruner=make_pruner(settings),

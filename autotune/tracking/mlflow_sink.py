@@ -22,6 +22,7 @@ from autotune.evaluate.results import EvalResult
 from autotune.prompt import Prompt
 from autotune.tracking._records import safe_key
 from autotune.tracking.base import TrackedRun, Tracker
+from autotune.tracking.store import prepare_tracking_store
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -131,7 +132,7 @@ class MlflowTracker(Tracker):
     def __init__(
         self, tracking_uri: str | None = None, experiment: str = DEFAULT_EXPERIMENT
     ) -> None:
-        from autotune.stores import check_tracking_store
+        from autotune.tracking.store import check_tracking_store
 
         self.tracking_uri = resolve_tracking_uri(tracking_uri)
         # At start, one line: never a broken store reused, never a dead server's long retries.
@@ -152,8 +153,9 @@ class MlflowTracker(Tracker):
             if database is not None:
                 # SQLite does not create the folder of its database file.
                 database.parent.mkdir(parents=True, exist_ok=True)
+            prepare_tracking_store(self.tracking_uri)  # tables created once, under a lock
+            if database is not None:
                 relocate_artifacts(database)  # a moved mlruns/ keeps its artifacts inside
-            quiet_store_migrations()
             client = MlflowClient(tracking_uri=self.tracking_uri)
             self._experiment_id = ensure_experiment(client, self.experiment, self.tracking_uri)
             self._client = client
