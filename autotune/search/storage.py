@@ -150,7 +150,7 @@ def _rdb(url: str, heartbeat: Heartbeat | None) -> optuna.storages.BaseStorage:
     try:
         with schema_lock(url):
             check_optuna_storage(url)  # under the lock: a file being created is not "empty"
-            return retry_creation(
+            storage = retry_creation(
                 lambda: optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **beat)
             )
     except (ArgumentError, NoSuchModuleError) as exc:
@@ -159,6 +159,30 @@ def _rdb(url: str, heartbeat: Heartbeat | None) -> optuna.storages.BaseStorage:
         raise StoreError(f"{masked(url)}: {_missing_driver(url, exc)}") from exc
     except DBAPIError as exc:
         raise StoreError(f"{masked(url)}: {first_line(exc)}") from exc
+    if url.startswith("sqlite:"):
+        _serializable_sqlite(storage.engine)
+    return storage
+
+
+def _serializable_sqlite(engine: Any) -> None:
+    """Make every SQLite transaction BEGIN IMMEDIATE (SQLAlchemy's pysqlite recipe).
+
+    pysqlite starts a transaction only at the first write, so two processes can both
+    read a WAITING trial and both set it RUNNING: one trial run twice. An immediate
+    transaction takes the write lock before reading (others wait up to the busy
+    timeout), which makes Optuna's pop of a waiting trial atomic, as on PostgreSQL.
+    """
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # pooled connections predate the hooks
 
 
 def _missing_driver(url: str, exc: ImportError) -> str:
