@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from autotune.llm.base import BaseLLM
 from autotune.llm.types import Completion, Message, SamplingParams
@@ -33,6 +33,9 @@ class BaseAnswerStrategy(abc.ABC):
     """Turns (prompt, case inputs) into a final answer using one or more model calls."""
 
     name: str = "strategy"
+    # True when the answer is the text of the strategy's one model call, unchanged: then
+    # a metric's stop rule (decided answer, see autotune.llm.stop) may end that call.
+    answer_is_completion: ClassVar[bool] = False
 
     @abc.abstractmethod
     async def run(

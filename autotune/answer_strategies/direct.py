@@ -15,6 +15,7 @@ class DirectAnswer(BaseAnswerStrategy):
     """Send ``prompt.render(inputs)`` and use the reply as the answer."""
 
     name = "direct"
+    answer_is_completion = True
 
     async def run(
         self,

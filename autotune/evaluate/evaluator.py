@@ -75,6 +75,9 @@ class Evaluator:
         error_policy: When given, stop as soon as the errors make the result unusable
             under it, whatever the remaining cases do, and raise :class:`UnusableResult`
             (a dead server costs a few cases' retries, not the whole benchmark's).
+        early_stop: Let generation end once the metrics' verdict is decided (see
+            :meth:`~autotune.metrics.base.MetricSet.stop_rule`); only for strategies
+            whose answer is the text of their one call.
     """
 
     def __init__(
@@ -89,6 +92,7 @@ class Evaluator:
         n_resamples: int = 2000,
         seed: int = 0,
         error_policy: ErrorPolicy | None = None,
+        early_stop: bool = True,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -101,6 +105,7 @@ class Evaluator:
         self.n_resamples = n_resamples
         self.seed = seed
         self.error_policy = error_policy
+        self.early_stop = early_stop
 
     def evaluate(self, prompt: Prompt, cases: Sequence[Case]) -> EvalResult:
         """Blocking form of :meth:`aevaluate`; also works inside a running event loop."""
@@ -171,7 +176,8 @@ class Evaluator:
     ) -> CaseResult:
         started = time.perf_counter()
         try:
-            result = await strategy.run(self.llm, prompt, case.inputs, self.params)
+            params = self._params_for(strategy, case)
+            result = await strategy.run(self.llm, prompt, case.inputs, params)
         except (BudgetExceeded, UserInputError, FatalLLMError):
             raise  # a fatal error fails every case alike: stop at once, no error rows
         except Exception as exc:  # any other backend failure is one failed case
@@ -184,6 +190,14 @@ class Evaluator:
             row.output, row.trace = result.output, result.trace
             return row
         return _scored_row(prompt, case, result, weighted, scores, latency)
+
+    def _params_for(self, strategy: BaseAnswerStrategy, case: Case) -> SamplingParams:
+        """The sampling parameters of one case: with the metrics' stop rule when the
+        strategy's answer is its completion (the rule judges that very text)."""
+        if not (self.early_stop and strategy.answer_is_completion):
+            return self.params
+        rule = self.metrics.stop_rule(case)
+        return self.params if rule is None else self.params.with_(stop_rule=rule)
 
     def _aggregate(self, slots: list[CaseResult | None], started: float) -> EvalResult:
         """The result of the finished cases, in case order."""

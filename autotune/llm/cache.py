@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from autotune.llm.base import BaseLLM, LLMWrapper
+from autotune.llm.stop import StopRule
 from autotune.llm.types import Completion, Message, SamplingParams
 
 logger = logging.getLogger(__name__)
@@ -56,10 +57,26 @@ def cache_key(llm: BaseLLM, messages: Sequence[Message], params: SamplingParams)
     payload = {
         "model": llm.cache_identity,
         "messages": [m.to_dict() for m in messages],
-        "params": dataclasses.asdict(params),
+        "params": _params_key(params),
     }
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+# Sampling fields added after the first cache files were written: left out of the key
+# while unset, so the keys of requests that do not use them never change.
+_OPTIONAL_FIELDS = frozenset({"response_schema", "grammar", "stop_rule"})
+
+
+def _params_key(params: SamplingParams) -> dict[str, object]:
+    """Every sampling field that decides the answer, in JSON-friendly form."""
+    key: dict[str, object] = {}
+    for field in dataclasses.fields(params):
+        value = getattr(params, field.name)
+        if field.name in _OPTIONAL_FIELDS and value is None:
+            continue
+        key[field.name] = value.to_dict() if isinstance(value, StopRule) else value
+    return key
 
 
 class ResponseStore:

@@ -13,11 +13,12 @@ import json
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from autotune.errors import LLMError
+from autotune.llm._chat_render import chat_renderer
 from autotune.llm.backend_check import ensure_backend_works
 from autotune.llm.base import BaseLLM
 from autotune.llm.types import Completion, Message, SamplingParams
@@ -27,10 +28,20 @@ DEFAULT_MODEL_ID = "smollm2"
 
 _ModelKey = tuple[str, int, int | None]
 
+
+class _Shared:
+    """One loaded model and what goes with it; ``lock`` serializes every use because a
+    llama.cpp context is not re-entrant."""
+
+    def __init__(self, llama: Any) -> None:
+        self.llama = llama
+        self.lock = threading.Lock()
+        self.renderer = chat_renderer(llama)
+
+
 # Loading a model costs time and memory, so each (file, context size, threads) is loaded
-# once per process and shared; its lock serializes calls because a llama.cpp context is
-# not re-entrant.
-_loaded: dict[_ModelKey, tuple[Any, threading.Lock]] = {}
+# once per process and shared.
+_loaded: dict[_ModelKey, _Shared] = {}
 _loading_lock = threading.Lock()
 
 
@@ -38,9 +49,9 @@ _loading_lock = threading.Lock()
 def _close_models() -> None:
     """Free models before interpreter teardown, where llama-cpp-python's finalizer
     would print a harmless but alarming traceback."""
-    for llama, lock in _loaded.values():
-        with lock:
-            llama.close()
+    for shared in _loaded.values():
+        with shared.lock:
+            shared.llama.close()
     _loaded.clear()
 
 
@@ -64,14 +75,14 @@ def default_gguf_path() -> Path:
 
 def load_llama(model_path: Path, n_ctx: int, n_threads: int | None) -> Any:
     """The shared ``llama_cpp.Llama`` for this file and settings, loaded on first use."""
-    return _load(model_path, n_ctx, n_threads)[0]
+    return _load(model_path, n_ctx, n_threads).llama
 
 
-def _load(model_path: Path, n_ctx: int, n_threads: int | None) -> tuple[Any, threading.Lock]:
+def _load(model_path: Path, n_ctx: int, n_threads: int | None) -> _Shared:
     key: _ModelKey = (str(model_path), n_ctx, n_threads)
     with _loading_lock:
         if key not in _loaded:
-            _loaded[key] = (_open_model(model_path, n_ctx, n_threads), threading.Lock())
+            _loaded[key] = _Shared(_open_model(model_path, n_ctx, n_threads))
         return _loaded[key]
 
 
@@ -137,26 +148,15 @@ class LlamaCppLLM(BaseLLM):
         return load_llama(self.model_path, self.n_ctx, self.n_threads)
 
     def execute(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
-        llama, lock = _load(self.model_path, self.n_ctx, self.n_threads)
+        shared = _load(self.model_path, self.n_ctx, self.n_threads)
         seed = params.effective_seed()
-        extra: dict[str, Any] = {}
-        if params.grammar is not None:
-            extra["grammar"] = _grammar(params.grammar)
-        elif params.response_schema is not None:
-            schema = json.loads(params.response_schema)
-            extra["response_format"] = {"type": "json_object", "schema": schema}
         start = time.perf_counter()
-        with lock:
+        with shared.lock:
             try:
-                response = llama.create_chat_completion(
-                    messages=[m.to_dict() for m in messages],
-                    temperature=params.temperature,
-                    top_p=params.top_p,
-                    max_tokens=params.max_tokens,
-                    stop=list(params.stop) or None,
-                    seed=self.seed if seed is None else seed,
-                    **extra,
-                )
+                if params.stop_rule is None or not _can_rule(shared, params):
+                    response = _chat_completion(shared.llama, messages, params, seed, self.seed)
+                else:
+                    response = _ruled_completion(shared, messages, params, seed, self.seed)
             except ValueError as exc:  # e.g. the prompt does not fit in the context
                 raise LLMError(f"{self.name}: {exc}") from exc
         return _to_completion(response, self.model_id, time.perf_counter() - start)
@@ -168,11 +168,96 @@ def _grammar(text: str) -> Any:
     return LlamaGrammar.from_string(text, verbose=False)
 
 
+def _can_rule(shared: _Shared, params: SamplingParams) -> bool:
+    """Whether generation can be driven here (own template; no schema, which the chat
+    handler turns into a grammar itself); else the chat path runs without early stop."""
+    return shared.renderer is not None and params.response_schema is None
+
+
+def _chat_completion(
+    llama: Any, messages: Sequence[Message], params: SamplingParams, seed: int | None, default: int
+) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if params.grammar is not None:
+        extra["grammar"] = _grammar(params.grammar)
+    elif params.response_schema is not None:
+        schema = json.loads(params.response_schema)
+        extra["response_format"] = {"type": "json_object", "schema": schema}
+    response: dict[str, Any] = llama.create_chat_completion(
+        messages=[m.to_dict() for m in messages],
+        temperature=params.temperature,
+        top_p=params.top_p,
+        max_tokens=params.max_tokens,
+        stop=list(params.stop) or None,
+        seed=default if seed is None else seed,
+        **extra,
+    )
+    return response
+
+
+def _ruled_completion(
+    shared: _Shared,
+    messages: Sequence[Message],
+    params: SamplingParams,
+    seed: int | None,
+    default: int,
+) -> dict[str, Any]:
+    """``create_chat_completion``'s own steps (render, then ``create_completion`` with the
+    same arguments), plus a stopping criterion that ends generation once the request's
+    stop rule says the answer is decided."""
+    from llama_cpp import StoppingCriteriaList
+
+    assert shared.renderer is not None and params.stop_rule is not None
+    llama = shared.llama
+    rendered = shared.renderer.render(messages, params.stop)
+    decided = _DecidedCriterion(llama, len(rendered.tokens), params.stop_rule.decided)
+    criteria = [c for c in (rendered.stopping_criteria, decided) if c is not None]
+    response: dict[str, Any] = llama.create_completion(
+        prompt=list(rendered.tokens),
+        temperature=params.temperature,
+        top_p=params.top_p,
+        top_k=40,
+        min_p=0.05,
+        typical_p=1.0,
+        stop=list(rendered.stop),
+        seed=default if seed is None else seed,
+        max_tokens=params.max_tokens,
+        repeat_penalty=1.0,
+        stopping_criteria=StoppingCriteriaList(criteria),
+        grammar=None if params.grammar is None else _grammar(params.grammar),
+    )
+    return response
+
+
+class _DecidedCriterion:
+    """A llama-cpp-python stopping criterion around a stop rule.
+
+    llama-cpp-python calls it with the tokens evaluated so far, before handing out the
+    token just sampled; when the text generated so far is decided, that token is
+    dropped and the answer is exactly the text the rule judged.
+    """
+
+    def __init__(self, llama: Any, n_prompt: int, decided: Callable[[str], bool]) -> None:
+        self.llama = llama
+        self.n_prompt = n_prompt
+        self.decided = decided
+
+    def __call__(self, input_ids: Any, logits: Any) -> bool:
+        generated = [int(token) for token in input_ids[self.n_prompt :]]
+        try:  # a character cut between tokens is judged once it is complete
+            text = self.llama.detokenize(generated, prev_tokens=None).decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return self.decided(text)
+
+
 def _to_completion(response: dict[str, Any], model_id: str, latency_s: float) -> Completion:
     choice = response["choices"][0]
+    message = choice.get("message")
+    text = message["content"] if message is not None else choice.get("text")
     usage = response.get("usage") or {}
     return Completion(
-        text=choice["message"]["content"] or "",
+        text=text or "",
         finish_reason=choice.get("finish_reason") or "stop",
         prompt_tokens=int(usage.get("prompt_tokens", 0)),
         completion_tokens=int(usage.get("completion_tokens", 0)),

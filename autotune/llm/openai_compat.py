@@ -35,7 +35,9 @@ from openai._types import RequestOptions
 from autotune.errors import FatalLLMError, LLMError
 from autotune.llm._aiohttp_transport import async_http_client
 from autotune.llm._deadline import remaining_s
+from autotune.llm._openai_stream import StreamReader, aread_stream, read_stream, streaming_request
 from autotune.llm.base import BaseLLM
+from autotune.llm.stop import StopRule
 from autotune.llm.types import Completion, Message, SamplingParams
 from autotune.llm.urls import check_base_url, display_url, split_credentials
 
@@ -115,11 +117,15 @@ class OpenAICompatLLM(BaseLLM):
             start = time.perf_counter()
             try:
                 options: RequestOptions = {"timeout": self._attempt_timeout()}
-                raw = self._sync_client().post(
-                    _CHAT_PATH, body=request, cast_to=httpx.Response, options=options
-                )
+                if params.stop_rule is not None:
+                    completion = self._streamed(messages, request, params.stop_rule, options)
+                else:
+                    raw = self._sync_client().post(
+                        _CHAT_PATH, body=request, cast_to=httpx.Response, options=options
+                    )
+                    completion = self._completion(raw.text, time.perf_counter() - start)
                 self._answered = True
-                return self._completion(raw.text, time.perf_counter() - start)
+                return completion
             except (_MalformedBody, _OutOfTime, openai.OpenAIError) as exc:
                 wait = self._retry_wait(exc, attempt)
             time.sleep(wait)
@@ -131,16 +137,67 @@ class OpenAICompatLLM(BaseLLM):
             start = time.perf_counter()
             try:
                 options: RequestOptions = {"timeout": self._attempt_timeout()}
-                client = self._loop_client()
-                raw = await client.post(
-                    _CHAT_PATH, body=request, cast_to=httpx.Response, options=options
-                )
+                if params.stop_rule is not None:
+                    completion = await self._astreamed(messages, request, params.stop_rule, options)
+                else:
+                    client = self._loop_client()
+                    raw = await client.post(
+                        _CHAT_PATH, body=request, cast_to=httpx.Response, options=options
+                    )
+                    completion = self._completion(raw.text, time.perf_counter() - start)
                 self._answered = True
-                return self._completion(raw.text, time.perf_counter() - start)
+                return completion
             except (_MalformedBody, _OutOfTime, openai.OpenAIError) as exc:
                 wait = self._retry_wait(exc, attempt)
             await asyncio.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _streamed(
+        self,
+        messages: Sequence[Message],
+        request: dict[str, Any],
+        rule: StopRule,
+        options: RequestOptions,
+    ) -> Completion:
+        """One streamed attempt that hangs up once ``rule`` says the answer is decided."""
+        reader = StreamReader(rule, messages, self.model_id)
+        start = time.perf_counter()
+        stream = self._sync_client().post(
+            _CHAT_PATH,
+            body=streaming_request(request),
+            cast_to=object,
+            options=options,
+            stream=True,
+            stream_cls=openai.Stream[object],
+        )
+        try:
+            read_stream(stream, reader)
+        except ValueError as exc:  # a chunk that is not JSON or not an object
+            raise _MalformedBody(f"{type(exc).__name__}: {exc}") from None
+        return reader.completion(time.perf_counter() - start)
+
+    async def _astreamed(
+        self,
+        messages: Sequence[Message],
+        request: dict[str, Any],
+        rule: StopRule,
+        options: RequestOptions,
+    ) -> Completion:
+        reader = StreamReader(rule, messages, self.model_id)
+        start = time.perf_counter()
+        stream = await self._loop_client().post(
+            _CHAT_PATH,
+            body=streaming_request(request),
+            cast_to=object,
+            options=options,
+            stream=True,
+            stream_cls=openai.AsyncStream[object],
+        )
+        try:
+            await aread_stream(stream, reader)
+        except ValueError as exc:
+            raise _MalformedBody(f"{type(exc).__name__}: {exc}") from None
+        return reader.completion(time.perf_counter() - start)
 
     def close(self) -> None:
         if self._client is not None:

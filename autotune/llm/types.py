@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from autotune.llm.stop import StopRule
+
 Role = Literal["system", "user", "assistant"]
 
 
@@ -35,6 +37,9 @@ class SamplingParams:
     answer freely (callers parse leniently). ``grammar`` is a GBNF grammar for backends
     that decode with one (llama.cpp), taking precedence over the schema there; it lets a
     weak model be held to plain text of a given shape, which it writes better than JSON.
+
+    ``stop_rule`` lets a backend end generation once the answer is decided (see
+    :mod:`autotune.llm.stop`); it is part of the cache key too.
     """
 
     temperature: float = 0.0
@@ -45,6 +50,7 @@ class SamplingParams:
     sample_index: int = 0
     response_schema: str | None = None
     grammar: str | None = None
+    stop_rule: StopRule | None = None
 
     def with_(self, **changes: object) -> SamplingParams:
         """A copy with some fields changed."""

@@ -6,6 +6,8 @@ import abc
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from autotune.llm.stop import StopRule, all_decided
+
 if TYPE_CHECKING:  # only for annotations: a runtime import would make bench <-> metrics a cycle
     from autotune.bench.case import Case
 
@@ -35,6 +37,14 @@ class BaseMetric(abc.ABC):
     def score(self, output: str, case: Case) -> Score:
         """Score one model output against one case."""
 
+    def stop_rule(self, case: Case) -> StopRule | None:
+        """When a partial output's score on ``case`` is final, or None (only at the end).
+
+        A rule must be sound: once it says decided, no continuation may change the
+        score's value. Backends stop generating there (see :mod:`autotune.llm.stop`).
+        """
+        return None
+
 
 @dataclass(frozen=True)
 class WeightedMetric:
@@ -56,6 +66,10 @@ class MetricSet:
     @property
     def names(self) -> list[str]:
         return [m.metric.name for m in self.metrics]
+
+    def stop_rule(self, case: Case) -> StopRule | None:
+        """Decided only when every metric is; None if any metric has no rule."""
+        return all_decided(m.metric.stop_rule(case) for m in self.metrics)
 
     def score(self, output: str, case: Case) -> tuple[float, dict[str, Score]]:
         """The weighted score and each metric's own :class:`Score`."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from autotune.errors import ConfigError
+from autotune.llm.stop import StopRule
 from autotune.metrics._options import MetricOptions
 from autotune.metrics._text import normalize_text, shorten
 from autotune.metrics.base import BaseMetric, Score
@@ -22,6 +24,49 @@ def _mismatch(output: str, expected: str) -> Score:
     return Score(0.0, f"got {shorten(output)!r}, expected {shorten(expected)!r}")
 
 
+@dataclass(frozen=True)
+class CannotEqual(StopRule):
+    """Decided once ``text.strip()`` can no longer become ``expected`` (score 0 for good)."""
+
+    kind: ClassVar[str] = "cannot_equal"
+    expected: str
+
+    def decided(self, text: str) -> bool:
+        start = text.lstrip()
+        return not (self.expected.startswith(start) or start.rstrip() == self.expected)
+
+
+@dataclass(frozen=True)
+class CannotEqualNormalized(StopRule):
+    """Decided once ``normalize_text(text)`` can no longer become ``target``.
+
+    Appending text can change the last normalized character (a combining accent
+    joins it), never the ones before it when that character is ASCII.
+    """
+
+    kind: ClassVar[str] = "cannot_equal_normalized"
+    target: str
+
+    def decided(self, text: str) -> bool:
+        normalized = normalize_text(text)
+        if not normalized or not normalized[-1].isascii():
+            return False
+        return not self.target.startswith(normalized[:-1])
+
+
+@dataclass(frozen=True)
+class AllPresent(StopRule):
+    """Decided once every needle occurs in the text: later text cannot remove one."""
+
+    kind: ClassVar[str] = "all_present"
+    needles: tuple[str, ...]
+    case_sensitive: bool = False
+
+    def decided(self, text: str) -> bool:
+        haystack = text if self.case_sensitive else text.casefold()
+        return all(needle in haystack for needle in self.needles)
+
+
 @register_metric("exact")
 class ExactMatch(BaseMetric):
     """1 when the output equals the expected text after stripping outer whitespace."""
@@ -30,6 +75,9 @@ class ExactMatch(BaseMetric):
     def from_options(cls, options: Mapping[str, Any], context: BuildContext) -> ExactMatch:
         MetricOptions.model_validate(options)
         return cls()
+
+    def stop_rule(self, case: Case) -> StopRule | None:
+        return None if case.expected is None else CannotEqual(str(case.expected).strip())
 
     def score(self, output: str, case: Case) -> Score:
         if case.expected is None:
@@ -48,6 +96,11 @@ class NormalizedMatch(BaseMetric):
     def from_options(cls, options: Mapping[str, Any], context: BuildContext) -> NormalizedMatch:
         MetricOptions.model_validate(options)
         return cls()
+
+    def stop_rule(self, case: Case) -> StopRule | None:
+        if case.expected is None:
+            return None
+        return CannotEqualNormalized(normalize_text(str(case.expected)))
 
     def score(self, output: str, case: Case) -> Score:
         if case.expected is None:
@@ -88,6 +141,12 @@ class _SubstringMetric(BaseMetric):
 
     def _haystack(self, output: str) -> str:
         return output if self.case_sensitive else output.casefold()
+
+    def stop_rule(self, case: Case) -> StopRule | None:
+        # Both scores are final once every needle is present (1 for contains, 0 for
+        # not_contains): text only grows.
+        needles = self._needles(case)
+        return None if needles is None else AllPresent(tuple(needles), self.case_sensitive)
 
 
 @register_metric("contains")
