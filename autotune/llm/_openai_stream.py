@@ -12,7 +12,7 @@ characters of the messages per prompt token.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,23 +70,37 @@ class StreamReader:
         )
 
 
-def read_stream(stream: Any, reader: StreamReader) -> None:
-    """Feed ``stream``'s chunks to ``reader`` until it is decided or the stream ends."""
-    chunks: Iterator[Any] = iter(stream)
+def read_stream(stream: Any, reader: StreamReader) -> str | None:
+    """Feed ``stream``'s chunks to ``reader`` until it is decided or the stream ends.
+
+    Returns the body instead when the server ignored ``stream`` and sent a plain
+    chat completion (the caller parses it as usual).
+    """
     try:
-        for chunk in chunks:
+        if not _is_event_stream(stream):
+            return str(stream.response.read().decode("utf-8", errors="replace"))
+        for chunk in stream:
             if reader.feed(chunk):
                 break
+        return None
     finally:
         stream.close()
 
 
-async def aread_stream(stream: Any, reader: StreamReader) -> None:
+async def aread_stream(stream: Any, reader: StreamReader) -> str | None:
     """Async form of :func:`read_stream`."""
-    chunks: AsyncIterator[Any] = stream.__aiter__()
     try:
-        async for chunk in chunks:
+        if not _is_event_stream(stream):
+            body = await stream.response.aread()
+            return str(body.decode("utf-8", errors="replace"))
+        async for chunk in stream:
             if reader.feed(chunk):
                 break
+        return None
     finally:
         await stream.close()
+
+
+def _is_event_stream(stream: Any) -> bool:
+    content_type = str(stream.response.headers.get("content-type", ""))
+    return "text/event-stream" in content_type

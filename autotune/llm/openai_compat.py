@@ -171,9 +171,11 @@ class OpenAICompatLLM(BaseLLM):
             stream_cls=openai.Stream[object],
         )
         try:
-            read_stream(stream, reader)
+            body = read_stream(stream, reader)
         except ValueError as exc:  # a chunk that is not JSON or not an object
             raise _MalformedBody(f"{type(exc).__name__}: {exc}") from None
+        if body is not None:  # the server ignored "stream": a whole answer
+            return self._completion(body, time.perf_counter() - start)
         return reader.completion(time.perf_counter() - start)
 
     async def _astreamed(
@@ -194,9 +196,11 @@ class OpenAICompatLLM(BaseLLM):
             stream_cls=openai.AsyncStream[object],
         )
         try:
-            await aread_stream(stream, reader)
+            body = await aread_stream(stream, reader)
         except ValueError as exc:
             raise _MalformedBody(f"{type(exc).__name__}: {exc}") from None
+        if body is not None:
+            return self._completion(body, time.perf_counter() - start)
         return reader.completion(time.perf_counter() - start)
 
     def close(self) -> None:

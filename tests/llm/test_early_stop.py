@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import pytest
+from llm_http_doubles import Act, FaultServer
 
 from autotune.llm import Completion, Message, SamplingParams, load_llm
 from autotune.llm.embedded import LlamaCppLLM
@@ -90,3 +91,11 @@ def test_openai_backend_hangs_up_the_stream_once_decided(local_server: LocalServ
     streamed = llm.execute(RAMBLE, GREEDY.with_(stop_rule=Never()))
     assert streamed.text == full.text
     assert streamed.completion_tokens == full.completion_tokens
+
+
+def test_server_that_ignores_streaming_still_answers(fault_server: FaultServer) -> None:
+    fault_server.play(Act("ok", text="positive, and more words"))
+    llm = load_llm(f"openai:m@{fault_server.base_url}", no_cache=True)
+    completion = llm.execute(RAMBLE, GREEDY.with_(stop_rule=AfterWords(1)))
+    assert completion.text == "positive, and more words"
+    assert fault_server.requests[-1].body["stream"] is True
