@@ -15,6 +15,7 @@ from autotune.answer_strategies._templates import load_template
 from autotune.answer_strategies.base import AnswerResult, BaseAnswerStrategy, messages_as_text
 from autotune.errors import ConfigError
 from autotune.llm.base import BaseLLM
+from autotune.llm.scope import call_scope
 from autotune.llm.types import Completion, Message, SamplingParams
 from autotune.prompt import Prompt, fill_template, template_fields
 
@@ -59,15 +60,18 @@ class ReflexionAnswer(BaseAnswerStrategy):
     ) -> AnswerResult:
         messages = prompt.render(inputs)
         task = messages_as_text(messages)
-        draft = await llm.aexecute(messages, params)
+        with call_scope("draft"):
+            draft = await llm.aexecute(messages, params)
         completions = [draft]
         trace = [("draft", draft.text)]
         answer = draft.text
         for round_index in range(self.rounds):
-            critique = await llm.aexecute(self.critique_request(task, answer), params)
-            revised = await llm.aexecute(
-                self.revise_request(messages, answer, critique.text), params
-            )
+            with call_scope(f"critique {round_index + 1}"):
+                critique = await llm.aexecute(self.critique_request(task, answer), params)
+            with call_scope(f"revise {round_index + 1}"):
+                revised = await llm.aexecute(
+                    self.revise_request(messages, answer, critique.text), params
+                )
             completions += [critique, revised]
             if round_index:
                 trace.append(("revision", answer))

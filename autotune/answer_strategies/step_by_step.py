@@ -14,6 +14,7 @@ from typing import Any
 from autotune.answer_strategies._templates import load_template
 from autotune.answer_strategies.base import AnswerResult, BaseAnswerStrategy
 from autotune.llm.base import BaseLLM
+from autotune.llm.scope import call_scope
 from autotune.llm.types import Message, SamplingParams
 from autotune.prompt import Prompt
 
@@ -63,7 +64,8 @@ class StepByStepAnswer(BaseAnswerStrategy):
         messages = prompt.render(inputs)
         last = messages[-1]
         messages[-1] = Message("user", f"{last.content}\n\n{load_template('step_by_step')}")
-        reasoning = await llm.aexecute(messages, params)
+        with call_scope("reasoning"):
+            reasoning = await llm.aexecute(messages, params)
         trace = [("reasoning", reasoning.text)]
         answer = extract_answer(reasoning.text)
         if answer is not None:
@@ -74,7 +76,8 @@ class StepByStepAnswer(BaseAnswerStrategy):
             Message("assistant", reasoning.text),
             Message("user", load_template("final_answer")),
         ]
-        final = await llm.aexecute(follow_up, params)
+        with call_scope("final answer"):
+            final = await llm.aexecute(follow_up, params)
         answer = final.text.strip() or last_nonempty_line(reasoning.text)
         trace.append(("final", answer))
         return AnswerResult(answer, [reasoning, final], trace, messages)

@@ -34,6 +34,7 @@ from autotune.errors import (
 )
 from autotune.evaluate.results import CaseResult, ErrorPolicy, EvalResult, UnusableResult
 from autotune.llm.base import BaseLLM
+from autotune.llm.scope import call_scope
 from autotune.llm.types import SamplingParams
 from autotune.metrics.base import MetricSet, Score
 from autotune.prompt import Prompt
@@ -177,7 +178,8 @@ class Evaluator:
         started = time.perf_counter()
         try:
             params = self._params_for(strategy, case)
-            result = await strategy.run(self.llm, prompt, case.inputs, params)
+            with call_scope(f"case {case.id}", "case", case.inputs, case.id):
+                result = await strategy.run(self.llm, prompt, case.inputs, params)
         except (BudgetExceeded, UserInputError, FatalLLMError):
             raise  # a fatal error fails every case alike: stop at once, no error rows
         except Exception as exc:  # any other backend failure is one failed case

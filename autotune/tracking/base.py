@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from autotune.bench.benchmark import Benchmark
+from autotune.bench.case import Case
 from autotune.evaluate.results import EvalResult
 from autotune.prompt import Prompt
 from autotune.tracking._records import (
@@ -25,6 +28,10 @@ from autotune.tracking._records import (
     prompt_json,
     prompt_markdown,
 )
+from autotune.tracking.traces import CallRecord
+
+# Traces cost a store transaction each (see _mlflow_traces): a run keeps a sample.
+DEFAULT_TRACES_PER_RUN = 20
 
 
 class TrackedRun(abc.ABC):
@@ -52,6 +59,30 @@ class TrackedRun(abc.ABC):
     def set_tags(self, tags: Mapping[str, str]) -> None:
         """Set tags on the run."""
 
+    def log_dataset(  # noqa: B027 - optional: a store without datasets records nothing
+        self, benchmark: Benchmark, split: str, cases: Sequence[Case] | None = None
+    ) -> None:
+        """Record the cases a run used as a dataset input (name, split, digest).
+
+        ``cases`` defaults to the benchmark's ``split`` (``all``: every case).
+        A store without datasets records nothing.
+        """
+
+    def log_calls(
+        self,
+        records: Sequence[CallRecord],
+        result: EvalResult | None = None,
+        *,
+        limit: int = DEFAULT_TRACES_PER_RUN,
+    ) -> int:
+        """Write recorded model calls as traces linked to this run; returns how many.
+
+        One trace per case (its steps and calls as spans) and one per call made outside
+        a case; failed cases first, at most ``limit``. ``result`` adds each case's
+        output, expected value and score to its trace.
+        """
+        return 0
+
     def log_eval(
         self,
         result: EvalResult,
@@ -77,14 +108,22 @@ class Tracker(abc.ABC):
         parent: str | None = None,
         tags: Mapping[str, str] | None = None,
         resume_id: str | None = None,
+        started_at: float | None = None,
     ) -> contextlib.AbstractContextManager[TrackedRun]:
         """Open a run (a child of run id ``parent`` if given); it ends with the block.
 
         ``resume_id`` re-opens an existing run instead (a resumed study keeps its one
-        parent run); a run id the store does not know starts a new run.
+        parent run); a run id the store does not know starts a new run. ``started_at``
+        (epoch seconds) back-dates the start for work done before the run was opened,
+        so the run's duration is the work's.
 
         A block that raises marks the run failed; the exception propagates.
         """
+
+    def existing_run(self, run_id: str) -> TrackedRun:
+        """A handle to log more to a run that already ended, without re-opening it
+        (which would move its end time)."""
+        return NullRun()
 
     def log_eval(
         self,
@@ -96,8 +135,12 @@ class Tracker(abc.ABC):
         tags: Mapping[str, str] | None = None,
         parent_run_id: str | None = None,
     ) -> str:
-        """Log one evaluation as its own run and return the run id."""
-        with self.start_run(run_name, parent=parent_run_id, tags=tags) as run:
+        """Log one evaluation as its own run and return the run id.
+
+        The run is back-dated by the evaluation's wall time, so its duration is true.
+        """
+        started = time.time() - result.wall_s
+        with self.start_run(run_name, parent=parent_run_id, tags=tags, started_at=started) as run:
             run.log_eval(result, prompt, params)
         return run.run_id
 
@@ -137,5 +180,6 @@ class NullTracker(Tracker):
         parent: str | None = None,
         tags: Mapping[str, str] | None = None,
         resume_id: str | None = None,
+        started_at: float | None = None,
     ) -> Iterator[TrackedRun]:
         yield NullRun()
