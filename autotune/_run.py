@@ -5,9 +5,16 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 from autotune._atomic import write_atomic
-from autotune.bench import load_benchmark, load_prompt, save_prompt, validate_prompt_fields
+from autotune.bench import (
+    Benchmark,
+    load_benchmark,
+    load_prompt,
+    save_prompt,
+    validate_prompt_fields,
+)
 from autotune.errors import AutotuneError, ConfigError
 from autotune.experiment import Experiment
 from autotune.llm import load_llm
@@ -18,9 +25,31 @@ from autotune.search.optimizer import PromptOptimizer
 from autotune.search.result import OptimizationResult
 from autotune.search.storage import check_storage
 from autotune.tracking.base import NullTracker, Tracker
+from autotune.tracking.traces import CallLog, TracedLLM
+
+STUDY_TRACES = 40
 
 
-def build_llms(experiment: Experiment) -> tuple[BaseLLM, BaseLLM]:
+def _traced(task: BaseLLM, meta: BaseLLM, calls: CallLog) -> tuple[BaseLLM, BaseLLM]:
+    if meta is task:  # one model writes prompts and answers cases
+        shared = TracedLLM(task, calls, "model")
+        return shared, shared
+    return TracedLLM(task, calls, "task"), TracedLLM(meta, calls, "meta")
+
+
+def _log_study_inputs(tracker: Tracker, run_id: str, benchmark: Benchmark, calls: CallLog) -> None:
+    """The benchmark's splits as datasets and sampled calls as traces on the parent run.
+
+    Until the search logs them per trial, they go on the study's parent run.
+    """
+    run = tracker.existing_run(run_id)
+    for split in ("train", "validation", "test"):
+        if benchmark.split(split):
+            run.log_dataset(benchmark, split)
+    run.log_calls(calls.drain(), limit=STUDY_TRACES)
+
+
+def build_llms(experiment: Experiment, cache_path: Path | None = None) -> tuple[BaseLLM, BaseLLM]:
     """The task model and the Meta-LLM (the same object when both name one model)."""
     m = experiment.models
 
@@ -31,6 +60,7 @@ def build_llms(experiment: Experiment) -> tuple[BaseLLM, BaseLLM]:
             no_cache=not m.cache,
             n_ctx=m.n_ctx,
             n_threads=m.n_threads,
+            cache_path=cache_path,
             timeout_s=m.timeout_s,
             max_retries=m.max_retries,
         )
@@ -42,12 +72,16 @@ def build_llms(experiment: Experiment) -> tuple[BaseLLM, BaseLLM]:
     return task, load(meta_spec, meta_url)
 
 
-def build_tracker(experiment: Experiment) -> Tracker:
+def build_tracker(experiment: Experiment, benchmark: str = "") -> Tracker:
+    """The study's own MLflow experiment (``NAME (study)``) unless the file names one."""
     if not experiment.tracking.enabled:
         return NullTracker()
     from autotune.tracking.mlflow_sink import MlflowTracker
+    from autotune.tracking.naming import study_description, study_experiment
 
-    return MlflowTracker(experiment.tracking.uri, experiment.tracking.experiment)
+    name = experiment.tracking.experiment or study_experiment(experiment.name)
+    description = study_description(experiment.name, benchmark or experiment.benchmark)
+    return MlflowTracker(experiment.tracking.uri, name, description)
 
 
 def check_scored(result: OptimizationResult) -> None:
@@ -84,9 +118,13 @@ def run_experiment(
         message = "the seed prompt has no instruction text for the search to start from"
         raise ConfigError(message, file=str(seed_file), field="system")
     validate_prompt_fields(seed, benchmark, prompt_file=str(seed_file))
-    tracker = tracker or build_tracker(experiment)  # a broken store fails before any call
+    # A broken store fails before any call.
+    tracker = tracker or build_tracker(experiment, benchmark.name)
     check_storage(experiment.tracking.storage)
     task_llm, meta_llm = llms or build_llms(experiment)
+    calls = CallLog()
+    if not isinstance(tracker, NullTracker):
+        task_llm, meta_llm = _traced(task_llm, meta_llm, calls)
     b = experiment.budget
     optimizer = PromptOptimizer(
         task_llm,
@@ -100,6 +138,8 @@ def run_experiment(
     )
     result = optimizer.optimize(benchmark, seed)
     check_scored(result)  # an outage never becomes the "best prompt"
+    if result.parent_run_id:
+        _log_study_inputs(tracker, result.parent_run_id, benchmark, calls)
     out = experiment.output_dir()
     out.mkdir(parents=True, exist_ok=True)
     result.prompt_path = save_prompt(result.best_prompt, out / "best_prompt.toml")

@@ -57,7 +57,7 @@ class TrackingSettings(BaseModel):
 
     enabled: bool = True
     uri: str | None = None
-    experiment: str = "autotune"
+    experiment: str | None = None  # default: "NAME (study)", one experiment per study
     storage: str | None = None
 
 

@@ -1,11 +1,17 @@
-"""Options and checks the generation commands share (model, tracking, numbers, runs)."""
+"""Options and checks the commands share (model, tracking, cache, concurrency, JSON).
+
+Help texts spell a default one way: ``(default: X)``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from autotune.errors import AutotuneError, UserInputError
 from autotune.tracking.base import NullTracker, TrackedRun, Tracker
@@ -13,32 +19,40 @@ from autotune.tracking.base import NullTracker, TrackedRun, Tracker
 if TYPE_CHECKING:
     from autotune.llm.accounting import MeteredLLM
 
-MODEL_HELP = "smollm2 (default), gguf:PATH, openai:MODEL[@URL], fake"
+MODEL_HELP = "smollm2, gguf:PATH, openai:MODEL[@URL] or fake (default: smollm2)"
+TRACKING_URI_HELP = (
+    "MLflow store and prompt registry (default: $MLFLOW_TRACKING_URI, else "
+    "sqlite:///mlruns/mlflow.db)"
+)
+CACHE_DIR_ENV = "AUTOTUNE_CACHE_DIR"
+CACHE_FILE = "responses.sqlite"
 
 
 def add_model_options(parser: argparse.ArgumentParser, *, max_tokens: int) -> None:
-    """The model string, server URL, sampling options and ``--no-cache``."""
+    """The model string, server URL, sampling options and the cache options."""
     parser.add_argument("--model", default="smollm2", help=MODEL_HELP)
-    parser.add_argument("--base-url", default=None, help="OpenAI-compatible server URL")
+    parser.add_argument(
+        "--base-url", default=None, help="OpenAI-compatible server URL (default: $OPENAI_BASE_URL)"
+    )
     parser.add_argument(
         "--max-tokens",
         type=int,
         default=max_tokens,
-        help=f"per model answer (default {max_tokens})",
+        help=f"per model answer (default: {max_tokens})",
     )
     parser.add_argument("--temperature", type=float, default=None, help="sampling temperature")
-    parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
-    parser.add_argument("--no-cache", action="store_true", help="bypass the response cache")
+    parser.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    add_cache_options(parser)
     add_call_options(parser)
 
 
 def add_call_options(parser: argparse.ArgumentParser) -> None:
     """``--timeout`` and ``--retries`` of every HTTP model call."""
     parser.add_argument(
-        "--timeout", type=float, default=None, help="seconds per HTTP model call (default 60)"
+        "--timeout", type=float, default=None, help="seconds per HTTP model call (default: 60)"
     )
     parser.add_argument(
-        "--retries", type=int, default=None, help="retries of a failed HTTP call (default 4)"
+        "--retries", type=int, default=None, help="retries of a failed HTTP call (default: 4)"
     )
 
 
@@ -55,7 +69,8 @@ def check_call_options(args: argparse.Namespace) -> tuple[float | None, int | No
 
 
 def open_model(args: argparse.Namespace, spec: str) -> MeteredLLM:
-    """The model ``spec`` names, with --base-url, --no-cache, --timeout and --retries."""
+    """The model ``spec`` names, with --base-url, --no-cache, --cache-dir, --timeout and
+    --retries."""
     from autotune.llm import load_llm
 
     timeout, retries = check_call_options(args)
@@ -63,16 +78,63 @@ def open_model(args: argparse.Namespace, spec: str) -> MeteredLLM:
         spec,
         base_url=args.base_url,
         no_cache=args.no_cache,
+        cache_path=cache_path(args),
         timeout_s=timeout,
         max_retries=retries,
     )
 
 
-def add_tracking_options(parser: argparse.ArgumentParser) -> None:
+def add_cache_options(parser: argparse.ArgumentParser) -> None:
+    """``--no-cache`` and ``--cache-dir``."""
+    parser.add_argument("--no-cache", action="store_true", help="bypass the response cache")
+    parser.add_argument(
+        "--cache-dir",
+        default=None,
+        help=f"response cache folder (default: ${CACHE_DIR_ENV}, else .autotune-cache)",
+    )
+
+
+def cache_path(args: argparse.Namespace) -> Path | None:
+    """The response cache file the options name; None means the library default."""
+    folder = getattr(args, "cache_dir", None) or os.environ.get(CACHE_DIR_ENV)
+    return Path(folder) / CACHE_FILE if folder else None
+
+
+def add_tracking_options(parser: argparse.ArgumentParser, *, experiment_default: str) -> None:
     """``--tracking-uri``, ``--experiment``, ``--no-track``."""
-    parser.add_argument("--tracking-uri", default=None, help="default: sqlite:///mlruns/mlflow.db")
-    parser.add_argument("--experiment", default="autotune", help="MLflow experiment name")
+    parser.add_argument("--tracking-uri", default=None, help=TRACKING_URI_HELP)
+    parser.add_argument(
+        "--experiment", default=None, help=f"MLflow experiment (default: {experiment_default})"
+    )
     parser.add_argument("--no-track", action="store_true", help="do not log to MLflow")
+
+
+def add_concurrency_option(parser: argparse.ArgumentParser, *, default: int | None) -> None:
+    """``-j/--concurrency``: cases in flight at once."""
+    shown = "the experiment's" if default is None else str(default)
+    parser.add_argument(
+        "-j",
+        "--concurrency",
+        type=int,
+        default=default,
+        metavar="N",
+        help=f"cases in flight at once (default: {shown})",
+    )
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    """``--json``: one JSON document on stdout instead of tables."""
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON document on stdout (progress stays on stderr)",
+    )
+
+
+def print_json(document: Mapping[str, Any]) -> None:
+    """Write ``document`` to stdout as the command's only output."""
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
 
 
 def require_text(value: str | None, field: str, what: str) -> str:
@@ -98,13 +160,14 @@ def check_models(*specs: str) -> None:
         parse_model_spec(spec)
 
 
-def build_tracker(args: argparse.Namespace) -> Tracker:
-    """The MLflow tracker the options name, or a null one with ``--no-track``."""
+def build_tracker(args: argparse.Namespace, experiment: str) -> Tracker:
+    """The MLflow tracker the options name (``--experiment`` wins over ``experiment``),
+    or a null one with ``--no-track``."""
     if args.no_track:
         return NullTracker()
     from autotune.tracking import MlflowTracker
 
-    return MlflowTracker(args.tracking_uri, args.experiment)
+    return MlflowTracker(args.tracking_uri, args.experiment or experiment)
 
 
 def log_run(
@@ -114,13 +177,19 @@ def log_run(
     tags: Mapping[str, str] | None = None,
 ) -> None:
     """Log one run for ``command`` (after its output is safe); say where it went."""
-    tracker = build_tracker(args)
+    from autotune.tracking.naming import command_experiment
+
+    tracker = build_tracker(args, command_experiment(command))
     if isinstance(tracker, NullTracker):
         return
+    all_tags = {"autotune.command": command, **(tags or {})}
+    # Back-dated to the command's start (main sets it), so the duration is the work's.
+    started = getattr(args, "started_at", None)
     try:
-        with tracker.start_run(command, tags={"autotune.command": command, **(tags or {})}) as run:
+        with tracker.start_run(command, tags=all_tags, started_at=started) as run:
             log(run)
     except Exception as exc:  # the output is written; say why the run is missing
         uri = getattr(tracker, "tracking_uri", "")
         raise AutotuneError(f"could not log the run to MLflow at {uri}: {exc}") from exc
-    print(f"MLflow run {run.run_id} in experiment {args.experiment!r}", file=sys.stderr)
+    name = getattr(tracker, "experiment", command)
+    print(f"MLflow run {run.run_id} in experiment {name!r}", file=sys.stderr)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from autotune.cli._options import add_call_options, open_model
+from autotune.cli._options import MODEL_HELP, add_cache_options, add_call_options, open_model
 from autotune.errors import UserInputError
 from autotune.llm import Message, SamplingParams
 
@@ -22,13 +22,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--model",
         default="smollm2",
-        help="smollm2 (default), gguf:PATH, openai:MODEL[@URL] or fake",
+        help=MODEL_HELP,
     )
     parser.add_argument("--system", default=None, help="a system message")
-    parser.add_argument("--temperature", type=float, default=0.0)
-    parser.add_argument("--max-tokens", type=int, default=256)
-    parser.add_argument("--base-url", default=None, help="OpenAI-compatible server URL")
-    parser.add_argument("--no-cache", action="store_true", help="bypass the response cache")
+    parser.add_argument("--temperature", type=float, default=0.0, help="(default: 0)")
+    parser.add_argument("--max-tokens", type=int, default=256, help="(default: 256)")
+    parser.add_argument(
+        "--base-url", default=None, help="OpenAI-compatible server URL (default: $OPENAI_BASE_URL)"
+    )
+    add_cache_options(parser)
     add_call_options(parser)
     parser.set_defaults(handler=run_chat)
 

@@ -8,22 +8,33 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from autotune.cli._options import add_call_options, open_model
-from autotune.cli.cmd_eval import SPLIT_CHOICES, select_cases
-from autotune.errors import AutotuneError, UserInputError
+from autotune.cli._compare_view import compare_document, print_comparison
+from autotune.cli._options import (
+    TRACKING_URI_HELP,
+    add_cache_options,
+    add_call_options,
+    add_concurrency_option,
+    add_json_option,
+    check_numbers,
+    open_model,
+    print_json,
+)
+from autotune.cli._progress import case_bar
+from autotune.cli._tracked import benchmark_tracker, store_errors
+from autotune.cli.cmd_eval import SPLIT_CHOICES, consoles, select_cases
+from autotune.errors import UserInputError
 from autotune.llm import SamplingParams
 from autotune.report.matrix import MATRIX_SUFFIXES
+from autotune.tracking import NullTracker
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from autotune.bench import Benchmark
-    from autotune.evaluate import CaseResult
     from autotune.llm import BaseLLM
-    from autotune.report import Comparison, ResolvedPrompt, Variant
-    from autotune.tracking import Tracker
+    from autotune.report import ResolvedPrompt, Variant
 
-OUTPUT_WIDTH = 40
+__all__ = ["consoles", "print_comparison"]
 
 
 def register(subparsers: Any) -> None:
@@ -32,9 +43,11 @@ def register(subparsers: Any) -> None:
         "compare",
         help="compare prompts and models on the same cases",
         description=(
-            "Run every (prompt, model) variant on the same cases; print a side-by-side "
-            "matrix, each variant's mean with its 95% CI and the paired difference "
-            "against the first variant; log one MLflow run per variant."
+            "Run every (prompt, model) variant on the same cases; print each case's "
+            "input, expected answer and every variant's output side by side (label "
+            "tasks: each variant's label shares and confusion matrix), each variant's "
+            "mean with its 95% CI and the paired difference against the first variant; "
+            "log one MLflow run per variant."
         ),
     )
     parser.add_argument("--bench", required=True, help="benchmark suite file")
@@ -45,45 +58,47 @@ def register(subparsers: Any) -> None:
         help="prompt file or prompts:/NAME@ALIAS or prompts:/NAME/VERSION (repeat)",
     )
     parser.add_argument(
-        "--model", action="append", default=None, help="model string (repeat; default smollm2)"
+        "--model", action="append", default=None, help="model string (repeat; default: smollm2)"
     )
     add_run_options(parser)
     parser.add_argument("--out", default=None, help="also write the matrix (.html, .csv, .md)")
-    parser.add_argument("--experiment", default="autotune", help="MLflow experiment name")
+    parser.add_argument(
+        "--experiment", default=None, help="MLflow experiment (default: BENCH (benchmark))"
+    )
     parser.add_argument("--no-track", action="store_true", help="do not log to MLflow")
+    add_json_option(parser)
     parser.set_defaults(handler=run_compare)
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """Options compare and regress share: cases, sampling, repeats, the store."""
-    parser.add_argument("--base-url", default=None, help="OpenAI-compatible server URL")
-    parser.add_argument("--split", choices=SPLIT_CHOICES, default="test", help="default: test")
+    parser.add_argument(
+        "--base-url", default=None, help="OpenAI-compatible server URL (default: $OPENAI_BASE_URL)"
+    )
+    parser.add_argument("--split", choices=SPLIT_CHOICES, default="test", help="(default: test)")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N cases")
-    parser.add_argument("--repeats", type=int, default=1, help="samples per case (default 1)")
-    parser.add_argument("--concurrency", type=int, default=8, help="cases in flight (default 8)")
+    parser.add_argument("--repeats", type=int, default=1, help="samples per case (default: 1)")
+    add_concurrency_option(parser, default=8)
     parser.add_argument(
-        "--temperature", type=float, default=None, help="default: each prompt's own, else 0"
+        "--temperature", type=float, default=None, help="(default: each prompt's own, else 0)"
     )
-    parser.add_argument("--max-tokens", type=int, default=256)
-    parser.add_argument("--no-cache", action="store_true", help="bypass the response cache")
+    parser.add_argument("--max-tokens", type=int, default=256, help="(default: 256)")
+    add_cache_options(parser)
     add_call_options(parser)
-    parser.add_argument(
-        "--tracking-uri", default=None, help="MLflow store and prompt registry (default: ./mlruns)"
-    )
+    parser.add_argument("--tracking-uri", default=None, help=TRACKING_URI_HELP)
 
 
 def check_run_options(args: argparse.Namespace) -> None:
     """Reject impossible numbers before loading anything."""
-    checks = [
-        (args.concurrency >= 1, "--concurrency", "must be >= 1"),
-        (args.limit is None or args.limit >= 1, "--limit", "must be >= 1"),
-        (args.repeats >= 1, "--repeats", "must be >= 1"),
-        (args.temperature is None or args.temperature >= 0, "--temperature", "must be >= 0"),
-        (args.max_tokens >= 1, "--max-tokens", "must be >= 1"),
-    ]
-    for ok, field, message in checks:
-        if not ok:
-            raise UserInputError(message, field=field)
+    check_numbers(
+        [
+            (args.concurrency >= 1, "--concurrency", "must be >= 1"),
+            (args.limit is None or args.limit >= 1, "--limit", "must be >= 1"),
+            (args.repeats >= 1, "--repeats", "must be >= 1"),
+            (args.temperature is None or args.temperature >= 0, "--temperature", "must be >= 0"),
+            (args.max_tokens >= 1, "--max-tokens", "must be >= 1"),
+        ]
+    )
 
 
 def sampling_for(args: argparse.Namespace, resolved: ResolvedPrompt) -> SamplingParams:
@@ -125,7 +140,6 @@ def run_compare(args: argparse.Namespace) -> int:
     """Handle ``autotune compare``."""
     from autotune.bench import load_benchmark
     from autotune.report import compare, write_matrix
-    from autotune.report.compare import log_comparison
 
     check_run_options(args)
     if args.out and Path(args.out).suffix.lower() not in MATRIX_SUFFIXES:
@@ -133,12 +147,13 @@ def run_compare(args: argparse.Namespace) -> int:
     bench = load_benchmark(args.bench)
     prompts = resolve_prompts(args.prompt, bench, args.tracking_uri)
     cases = select_cases(bench, args.split, args.limit)
-    tracker = None if args.no_track else make_tracker(args)  # a broken store fails now
     stdout, stderr = consoles()
+    tracker = benchmark_tracker(args, bench.name)
+    run_params = {"bench": bench.name, "split": args.split, "limit": args.limit}
     with loaded_models(args.model or ["smollm2"], args) as models:
         variants = _variants(args, prompts, models)
         total = len(cases) * args.repeats * len(variants)
-        with progress_bar(stderr, total, f"compare {bench.name}") as advance:
+        with progress_bar(stderr, total, f"compare {bench.name}") as advance, store_errors(tracker):
             comparison = compare(
                 variants,
                 cases,
@@ -146,15 +161,24 @@ def run_compare(args: argparse.Namespace) -> int:
                 repeats=args.repeats,
                 concurrency=args.concurrency,
                 progress=advance,
+                tracker=tracker,
+                run_params=run_params,
+                on_run_start=lambda run: run.log_dataset(bench, args.split, cases),
+                labels=bench.labels,
             )
+    comparison.details = {"bench": bench.name, "split": args.split}
+    written = write_matrix(comparison, args.out) if args.out else None
+    if args.json:
+        print_json(compare_document(comparison, getattr(tracker, "experiment", None)))
+        return 0
     print_comparison(stdout, comparison)
-    if args.out:
-        stdout.print(f"matrix written to {write_matrix(comparison, args.out)}")
-    if tracker is not None:
-        run_params = {"bench": bench.name, "split": args.split, "limit": args.limit}
-        with tracking_errors(tracker):
-            log_comparison(tracker, comparison, run_params)
-        stdout.print(f"MLflow compare group {comparison.group_id} ({len(variants)} runs)")
+    if written is not None:
+        stdout.print(f"matrix written to {written}")
+    if not isinstance(tracker, NullTracker):
+        stdout.print(
+            f"MLflow compare group {comparison.group_id} ({len(variants)} runs in "
+            f"experiment {getattr(tracker, 'experiment', '')!r})"
+        )
     return 0
 
 
@@ -173,30 +197,6 @@ def resolve_prompts(
 
 
 @contextlib.contextmanager
-def tracking_errors(tracker: Tracker) -> Iterator[None]:
-    """The results are printed already; a store failure is one line, not a traceback."""
-    try:
-        yield
-    except AutotuneError:
-        raise
-    except Exception as exc:
-        uri = getattr(tracker, "tracking_uri", "")
-        raise AutotuneError(f"could not log to MLflow at {uri}: {exc}") from exc
-
-
-def make_tracker(args: argparse.Namespace) -> Tracker:
-    from autotune.tracking import MlflowTracker
-
-    return MlflowTracker(args.tracking_uri, args.experiment)
-
-
-def consoles() -> tuple[Console, Console]:
-    from rich.console import Console
-
-    return Console(), Console(stderr=True)
-
-
-@contextlib.contextmanager
 def loaded_models(specs: Sequence[str], args: argparse.Namespace) -> Iterator[list[BaseLLM]]:
     """Build each model once; close them all when done."""
     models: list[BaseLLM] = []
@@ -209,49 +209,6 @@ def loaded_models(specs: Sequence[str], args: argparse.Namespace) -> Iterator[li
             llm.close()
 
 
-@contextlib.contextmanager
-def progress_bar(console: Console, total: int, label: str) -> Iterator[Any]:
-    """A rich progress bar advanced once per finished case row."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress("{task.description}", *columns, console=console, transient=True) as progress:
-        task = progress.add_task(label, total=total)
-
-        def advance(row: CaseResult) -> None:
-            progress.advance(task)
-
-        yield advance
-
-
-def _short(text: str, width: int = OUTPUT_WIDTH) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
-
-
-def print_comparison(console: Console, comparison: Comparison) -> None:
-    """The case-by-variant matrix, then each variant's mean and difference."""
-    from rich.table import Table
-
-    from autotune.report.matrix import summary_line
-
-    matrix = Table(title="cases", show_lines=False)
-    matrix.add_column("case", overflow="fold")
-    for variant in comparison.variants:
-        matrix.add_column(variant.name, overflow="fold", max_width=OUTPUT_WIDTH)
-        matrix.add_column("score", justify="right")
-    for index, case_id in enumerate(comparison.case_ids):
-        cells = [case_id]
-        for variant in comparison.variants:
-            row = variant.result.rows[index]
-            style = "green" if row.score >= 0.999 else "red"
-            score = f"[{style}]{row.score:.2f}[/]" if row.scored else "[red]error[/]"
-            cells += [_short(row.error or row.output), score]
-        matrix.add_row(*cells)
-    console.print(matrix)
-    summary = Table(title=f"variants ({comparison.repeats} repeat(s) per case)")
-    for column in ("variant", "model", "mean (95% CI); paired difference vs first"):
-        summary.add_column(column, overflow="fold")
-    for variant in comparison.variants:
-        summary.add_row(variant.name, variant.model, summary_line(variant, comparison.confidence))
-    console.print(summary)
+def progress_bar(console: Console, total: int, label: str) -> Any:
+    """A bar advanced once per finished case row, with the running score and time left."""
+    return case_bar(console, total, label)

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from autotune.answer_strategies import get_answer_strategy
-from autotune.cli._options import add_call_options, open_model
-from autotune.errors import AutotuneError, ConfigError, DataError, UserInputError
+from autotune.cli._options import (
+    MODEL_HELP,
+    TRACKING_URI_HELP,
+    add_cache_options,
+    add_call_options,
+    add_concurrency_option,
+    add_json_option,
+    check_numbers,
+    open_model,
+    print_json,
+)
+from autotune.cli._progress import case_bar
+from autotune.cli._tracked import benchmark_tracker, store_errors, traced
+from autotune.errors import ConfigError, DataError
 from autotune.evaluate import (
     DEFAULT_POLICY,
     CaseResult,
@@ -18,7 +30,8 @@ from autotune.evaluate import (
     Evaluator,
 )
 from autotune.llm import SamplingParams
-from autotune.tracking import MlflowTracker, NullTracker, Tracker
+from autotune.tracking import TrackedRun, Tracker
+from autotune.tracking.traces import CallLog
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -39,30 +52,34 @@ def register(subparsers: Any) -> None:
         help="score a prompt on a benchmark",
         description=(
             "Run a prompt on a benchmark's cases, print the mean score with its 95% "
-            "confidence interval and the worst failures, and log an MLflow run."
+            "confidence interval and the worst failures, and log an MLflow run (in the "
+            "benchmark's experiment, with the cases as its dataset and sampled traces)."
         ),
     )
     parser.add_argument("--prompt", required=True, help="prompt file (TOML, YAML or JSON)")
     parser.add_argument("--bench", required=True, help="benchmark suite file (TOML, YAML, JSON)")
+    parser.add_argument("--model", default="smollm2", help=MODEL_HELP)
     parser.add_argument(
-        "--model", default="smollm2", help="smollm2 (default), gguf:PATH, openai:MODEL[@URL], fake"
+        "--base-url", default=None, help="OpenAI-compatible server URL (default: $OPENAI_BASE_URL)"
     )
-    parser.add_argument("--base-url", default=None, help="OpenAI-compatible server URL")
-    parser.add_argument("--split", choices=SPLIT_CHOICES, default="test", help="default: test")
+    parser.add_argument("--split", choices=SPLIT_CHOICES, default="test", help="(default: test)")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N cases")
-    parser.add_argument("--concurrency", type=int, default=8, help="cases in flight (default 8)")
+    add_concurrency_option(parser, default=8)
     parser.add_argument(
         "--temperature",
         type=float,
         default=None,
-        help="default: the prompt's own (tuned) temperature, else 0",
+        help="(default: the prompt's own tuned temperature, else 0)",
     )
-    parser.add_argument("--max-tokens", type=int, default=256)
-    parser.add_argument("--tracking-uri", default=None, help="default: sqlite:///mlruns/mlflow.db")
-    parser.add_argument("--experiment", default="autotune", help="MLflow experiment name")
+    parser.add_argument("--max-tokens", type=int, default=256, help="(default: 256)")
+    parser.add_argument("--tracking-uri", default=None, help=TRACKING_URI_HELP)
+    parser.add_argument(
+        "--experiment", default=None, help="MLflow experiment (default: BENCH (benchmark))"
+    )
     parser.add_argument("--no-track", action="store_true", help="do not log to MLflow")
-    parser.add_argument("--no-cache", action="store_true", help="bypass the response cache")
+    add_cache_options(parser)
     add_call_options(parser)
+    add_json_option(parser)
     parser.set_defaults(handler=run_eval)
 
 
@@ -80,18 +97,27 @@ def run_eval(args: argparse.Namespace) -> int:
         args.temperature = prompt.temperature or 0.0
     params = SamplingParams(temperature=args.temperature, max_tokens=args.max_tokens)
     llm = open_model(args, args.model)
-    tracker: Tracker = (
-        NullTracker() if args.no_track else MlflowTracker(args.tracking_uri, args.experiment)
-    )
-    stdout, stderr = _consoles()
-    try:
-        result = _evaluate(llm, bench, prompt, cases, params, args.concurrency, stderr)
-    except EvalBudgetExceeded as stop:  # keep and log what finished, then stop
-        _finish(args, tracker, stdout, bench, prompt, llm, stop.partial)
-        raise
-    finally:
-        llm.close()
-    _finish(args, tracker, stdout, bench, prompt, llm, result)
+    tracker = benchmark_tracker(args, bench.name)
+    stdout, stderr = consoles()
+    calls = CallLog()
+    run_name = f"eval {prompt.name or prompt.fingerprint()}"
+    tags = {"autotune.command": "eval", "autotune.kind": "eval", "autotune.bench": bench.name}
+    with contextlib.ExitStack() as stack:
+        with store_errors(tracker):
+            run = stack.enter_context(tracker.start_run(run_name, tags=tags))
+            run.log_dataset(bench, args.split, cases)
+        try:
+            model = traced(llm, tracker, calls)
+            result = _evaluate(model, bench, prompt, cases, params, args.concurrency, stderr)
+        except EvalBudgetExceeded as stop:  # keep and log what finished, then stop
+            with store_errors(tracker):
+                _log(args, run, bench, prompt, llm, stop.partial, calls)
+            raise
+        finally:
+            llm.close()
+        with store_errors(tracker):
+            _log(args, run, bench, prompt, llm, result, calls)
+    _show(args, stdout, tracker, run, bench, prompt, llm, result)
     return 0
 
 
@@ -108,15 +134,14 @@ def select_cases(bench: Benchmark, split: str, limit: int | None) -> tuple[Case,
 
 
 def _check_numbers(args: argparse.Namespace) -> None:
-    checks = [
-        (args.concurrency >= 1, "--concurrency", "must be >= 1"),
-        (args.limit is None or args.limit >= 1, "--limit", "must be >= 1"),
-        (args.temperature is None or args.temperature >= 0, "--temperature", "must be >= 0"),
-        (args.max_tokens >= 1, "--max-tokens", "must be >= 1"),
-    ]
-    for ok, field, message in checks:
-        if not ok:
-            raise UserInputError(message, field=field)
+    check_numbers(
+        [
+            (args.concurrency >= 1, "--concurrency", "must be >= 1"),
+            (args.limit is None or args.limit >= 1, "--limit", "must be >= 1"),
+            (args.temperature is None or args.temperature >= 0, "--temperature", "must be >= 0"),
+            (args.max_tokens >= 1, "--max-tokens", "must be >= 1"),
+        ]
+    )
 
 
 def _check_strategy(prompt: Prompt, prompt_file: str) -> None:
@@ -126,7 +151,8 @@ def _check_strategy(prompt: Prompt, prompt_file: str) -> None:
         raise ConfigError(exc.message, file=prompt_file, field="strategy") from None
 
 
-def _consoles() -> tuple[Console, Console]:
+def consoles() -> tuple[Console, Console]:
+    """stdout for results, stderr for progress."""
     from rich.console import Console
 
     return Console(), Console(stderr=True)
@@ -141,7 +167,7 @@ def _evaluate(
     concurrency: int,
     console: Console,
 ) -> EvalResult:
-    with _progress_bar(console, len(cases), f"eval {bench.name}") as advance:
+    with case_bar(console, len(cases), f"eval {bench.name}") as advance:
         evaluator = Evaluator(
             llm,
             bench.metrics,
@@ -153,33 +179,15 @@ def _evaluate(
         return evaluator.evaluate(prompt, cases)
 
 
-@contextlib.contextmanager
-def _progress_bar(console: Console, total: int, label: str) -> Iterator[Any]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress("{task.description}", *columns, console=console) as progress:
-        task = progress.add_task(label, total=total)
-
-        def advance(row: CaseResult) -> None:
-            progress.advance(task)
-
-        yield advance
-
-
-def _finish(
+def _log(
     args: argparse.Namespace,
-    tracker: Tracker,
-    console: Console,
+    run: TrackedRun,
     bench: Benchmark,
     prompt: Prompt,
     llm: BaseLLM,
     result: EvalResult,
+    calls: CallLog,
 ) -> None:
-    title = f"{bench.name} · {prompt.name or prompt.fingerprint()} · {llm.name} · {args.split}"
-    print_summary(console, result, title)
-    if isinstance(tracker, NullTracker):
-        return
     run_params = {
         "model": llm.name,
         "bench": bench.name,
@@ -190,14 +198,79 @@ def _finish(
         "max_tokens": args.max_tokens,
         "concurrency": args.concurrency,
     }
-    tags = {"autotune.command": "eval", "autotune.bench": bench.name}
-    run_name = f"eval-{prompt.name or prompt.fingerprint()}"
-    try:
-        run_id = tracker.log_eval(result, prompt, params=run_params, run_name=run_name, tags=tags)
-    except Exception as exc:  # the summary is printed; say why the run is missing
-        uri = getattr(tracker, "tracking_uri", "")
-        raise AutotuneError(f"could not log the run to MLflow at {uri}: {exc}") from exc
-    console.print(f"MLflow run {run_id} in experiment {args.experiment!r}")
+    run.log_eval(result, prompt, run_params)
+    run.log_calls(calls.drain(), result)
+
+
+def _show(
+    args: argparse.Namespace,
+    console: Console,
+    tracker: Tracker,
+    run: TrackedRun,
+    bench: Benchmark,
+    prompt: Prompt,
+    llm: BaseLLM,
+    result: EvalResult,
+) -> None:
+    experiment = getattr(tracker, "experiment", None)
+    if args.json:
+        print_json(eval_document(result, bench, prompt, llm.name, args.split, run, experiment))
+        return
+    title = f"{bench.name} · {prompt.name or prompt.fingerprint()} · {llm.name} · {args.split}"
+    print_summary(console, result, title)
+    if run.run_id:
+        console.print(f"MLflow run {run.run_id} in experiment {experiment!r}")
+
+
+def eval_document(
+    result: EvalResult,
+    bench: Benchmark,
+    prompt: Prompt,
+    model: str,
+    split: str,
+    run: TrackedRun,
+    experiment: str | None,
+) -> dict[str, Any]:
+    """The ``--json`` output of ``eval`` (schema: ``autotune/cli/schemas/eval.json``)."""
+    return {
+        "command": "eval",
+        "benchmark": bench.name,
+        "prompt": prompt.name or prompt.fingerprint(),
+        "model": model,
+        "split": split,
+        "summary": result_summary(result),
+        "failures": [row_summary(row) for row in result.failures[:WORST_SHOWN]],
+        "mlflow": {"run_id": run.run_id, "experiment": experiment} if run.run_id else None,
+    }
+
+
+def result_summary(result: EvalResult) -> dict[str, Any]:
+    """An evaluation's numbers for JSON output."""
+    return {
+        "mean": result.mean,
+        "ci_low": result.ci_low,
+        "ci_high": result.ci_high,
+        "cases": len(result.rows),
+        "passed": sum(1 for row in result.rows if row.passed),
+        "errors": result.errors,
+        "metrics": dict(result.metric_means),
+        "calls": result.calls,
+        "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": result.completion_tokens,
+        "wall_s": result.wall_s,
+    }
+
+
+def row_summary(row: CaseResult) -> dict[str, Any]:
+    """One case row for JSON output."""
+    return {
+        "case_id": row.case_id,
+        "score": row.score,
+        "output": row.output,
+        "expected": row.expected,
+        "reason": row.reason,
+        "error": row.error,
+    }
 
 
 def print_summary(console: Console, result: EvalResult, title: str) -> None:

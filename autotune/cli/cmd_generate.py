@@ -44,15 +44,22 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("intent", help='what the prompt is for, e.g. "a support bot for ..."')
     parser.add_argument("--bench", default=None, help="benchmark suite file to test and refine on")
-    parser.add_argument("--rounds", type=int, default=2, help="refinement rounds (default 2)")
+    parser.add_argument("--rounds", type=int, default=2, help="refinement rounds (default: 2)")
     parser.add_argument("--limit", type=int, default=None, help="use the first N train cases")
-    parser.add_argument("--task-model", default=None, help="model that answers (default --model)")
+    parser.add_argument("--task-model", default=None, help="model that answers (default: --model)")
     parser.add_argument("--format", choices=("markdown", "json"), default="markdown")
     parser.add_argument("--out", default=None, help="write the prompt to this file")
-    parser.add_argument("--attempts", type=int, default=2, help="requests per missing section")
-    parser.add_argument("--task-max-tokens", type=int, default=256, help="task model answers")
+    parser.add_argument(
+        "--attempts", type=int, default=2, help="requests per missing section (default: 2)"
+    )
+    parser.add_argument(
+        "--task-max-tokens",
+        type=int,
+        default=256,
+        help="max tokens of task model answers (default: 256)",
+    )
     add_model_options(parser, max_tokens=400)
-    add_tracking_options(parser)
+    add_tracking_options(parser, experiment_default="autotune generate")
     parser.set_defaults(handler=run_generate)
 
 

@@ -31,10 +31,10 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("question", help="the input to answer")
-    parser.add_argument("--rounds", type=int, default=1, help="critique rounds (default 1)")
+    parser.add_argument("--rounds", type=int, default=1, help="critique rounds (default: 1)")
     parser.add_argument("--system", default="", help="system prompt for the answers")
     add_model_options(parser, max_tokens=256)
-    add_tracking_options(parser)
+    add_tracking_options(parser, experiment_default="autotune reflect")
     parser.set_defaults(handler=run_reflect)
 
 

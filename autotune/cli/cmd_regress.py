@@ -6,9 +6,12 @@ Exit codes: 0 no regression, 1 regression, 2 bad input.
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from autotune.cli._options import add_json_option, print_json
+from autotune.cli._tracked import benchmark_tracker, store_errors, traced
 from autotune.cli.cmd_compare import (
     add_run_options,
     check_run_options,
@@ -20,11 +23,13 @@ from autotune.cli.cmd_compare import (
 )
 from autotune.cli.cmd_eval import select_cases
 from autotune.errors import UserInputError
+from autotune.tracking import TrackedRun
+from autotune.tracking.traces import CallLog
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from autotune.report import GateResult, ResolvedPrompt
+    from autotune.report import CaseFlip, GateResult, MetricGate, ResolvedPrompt
 
 EXIT_REGRESSION = 1
 
@@ -45,20 +50,30 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--baseline", required=True, help="prompt file or prompts:/ URI (e.g. @production)"
     )
-    parser.add_argument("--model", default="smollm2", help="model string (default smollm2)")
+    parser.add_argument("--model", default="smollm2", help="model string (default: smollm2)")
     add_run_options(parser)
     parser.add_argument(
-        "--tolerance", type=float, default=0.0, help="allowed drop in score (default 0)"
+        "--tolerance", type=float, default=0.0, help="allowed drop in score (default: 0)"
     )
-    parser.add_argument("--confidence", type=float, default=0.95, help="CI coverage (0.95)")
+    parser.add_argument(
+        "--confidence", type=float, default=0.95, help="CI coverage (default: 0.95)"
+    )
     parser.add_argument("--junit", default=None, help="write JUnit XML here")
     parser.add_argument("--summary", default=None, help="write a Markdown summary here")
     parser.add_argument(
         "--promote",
         default=None,
         metavar="ALIAS",
-        help="when the gate passes, point this alias of the baseline's prompt at the candidate",
+        help=(
+            "when the gate passes, point this alias at the candidate (of the baseline's "
+            "registered prompt, else of the candidate's: a first @production)"
+        ),
     )
+    parser.add_argument(
+        "--experiment", default=None, help="MLflow experiment (default: BENCH (benchmark))"
+    )
+    parser.add_argument("--no-track", action="store_true", help="do not log to MLflow")
+    add_json_option(parser)
     parser.set_defaults(handler=run_regress)
 
 
@@ -68,9 +83,10 @@ def _check(args: argparse.Namespace) -> None:
         raise UserInputError("must be >= 0", field="--tolerance")
     if not 0 < args.confidence < 1:
         raise UserInputError("must be between 0 and 1", field="--confidence")
-    if args.promote is not None and not args.baseline.startswith("prompts:/"):
+    registered = [p for p in (args.baseline, args.candidate) if p.startswith("prompts:/")]
+    if args.promote is not None and not registered:
         raise UserInputError(
-            "needs a registered baseline (--baseline prompts:/NAME@ALIAS)", field="--promote"
+            "needs a registered baseline or candidate (prompts:/NAME@ALIAS)", field="--promote"
         )
 
 
@@ -84,11 +100,18 @@ def run_regress(args: argparse.Namespace) -> int:
     candidate, baseline = resolve_prompts([args.candidate, args.baseline], bench, args.tracking_uri)
     cases = select_cases(bench, args.split, args.limit)
     stdout, stderr = consoles()
-    with loaded_models([args.model], args) as (llm,):
+    tracker = benchmark_tracker(args, bench.name)
+    calls = CallLog()
+    tags = {"autotune.command": "regress", "autotune.kind": "regress"}
+    with contextlib.ExitStack() as stack, loaded_models([args.model], args) as (llm,):
+        with store_errors(tracker):
+            name = f"regress {candidate.label} vs {baseline.label}"
+            run = stack.enter_context(tracker.start_run(name, tags=tags))
+            run.log_dataset(bench, args.split, cases)
         total = 2 * len(cases) * args.repeats
         with progress_bar(stderr, total, f"regress {bench.name}") as advance:
             result = regression_gate(
-                llm,
+                traced(llm, tracker, calls),
                 bench.metrics,
                 cases,
                 candidate.prompt,
@@ -101,14 +124,95 @@ def run_regress(args: argparse.Namespace) -> int:
                 confidence=args.confidence,
                 progress=advance,
             )
-        model_name = llm.name
-    result.candidate, result.baseline = candidate.label, baseline.label
-    result.details = {"bench": bench.name, "split": args.split, "model": model_name}
-    print_gate(stdout, result)
-    _write_outputs(args, result, stdout)
+        result.candidate, result.baseline = candidate.label, baseline.label
+        result.details = {"bench": bench.name, "split": args.split, "model": llm.name}
+        with store_errors(tracker):
+            _log(run, result, calls)
+    promoted = None
     if result.passed and args.promote:
-        _promote(args, candidate, baseline, stdout)
+        promoted = _promote(args, candidate, baseline)
+    if args.json:
+        print_json(gate_document(result, run.run_id, promoted))
+    else:
+        print_gate(stdout, result)
+        if promoted is not None:
+            stdout.print(f"promoted: {promoted[0]} -> version {promoted[1]}")
+    _write_outputs(args, result, stderr)
     return 0 if result.passed else EXIT_REGRESSION
+
+
+def _log(run: TrackedRun, result: GateResult, calls: CallLog) -> None:
+    from autotune.report._gate_output import markdown_summary
+
+    run.log_params(
+        {
+            **result.details,
+            "candidate": result.candidate,
+            "baseline": result.baseline,
+            "tolerance": result.tolerance,
+            "repeats": result.repeats,
+            "confidence": result.confidence,
+        }
+    )
+    metrics = {"passed": float(result.passed), "cases": float(result.cases)}
+    for gate in (result.overall, *result.metrics):
+        key = "score" if gate is result.overall else f"metric/{gate.name}"
+        metrics.update(
+            {
+                f"{key}/baseline": gate.baseline_mean,
+                f"{key}/candidate": gate.candidate_mean,
+                f"{key}/diff": gate.diff.mean,
+                f"{key}/diff_ci_low": gate.diff.low,
+                f"{key}/diff_ci_high": gate.diff.high,
+            }
+        )
+    run.log_metrics(metrics)
+    run.set_tags({"autotune.verdict": "pass" if result.passed else "regression"})
+    run.log_text(markdown_summary(result), "summary.md")
+    run.log_calls(calls.drain())
+
+
+def gate_document(
+    result: GateResult, run_id: str, promoted: tuple[str, int] | None
+) -> dict[str, Any]:
+    """The ``--json`` output of ``regress`` (schema: ``autotune/cli/schemas/regress.json``)."""
+
+    def gate(g: MetricGate) -> dict[str, Any]:
+        d = g.diff
+        return {
+            "name": g.name,
+            "baseline": g.baseline_mean,
+            "candidate": g.candidate_mean,
+            "diff": {"mean": d.mean, "low": d.low, "high": d.high},
+            "regressed": g.regressed,
+        }
+
+    def flip(f: CaseFlip) -> dict[str, Any]:
+        return {
+            "case_id": f.case_id,
+            "baseline_score": f.baseline_score,
+            "candidate_score": f.candidate_score,
+            "baseline_output": f.baseline_output,
+            "candidate_output": f.candidate_output,
+        }
+
+    return {
+        "command": "regress",
+        **result.details,
+        "candidate": result.candidate,
+        "baseline": result.baseline,
+        "passed": result.passed,
+        "tolerance": result.tolerance,
+        "repeats": result.repeats,
+        "confidence": result.confidence,
+        "cases": result.cases,
+        "overall": gate(result.overall),
+        "metrics": [gate(g) for g in result.metrics],
+        "broken": [flip(f) for f in result.broken],
+        "fixed": [flip(f) for f in result.fixed],
+        "promoted": None if promoted is None else {"alias": promoted[0], "version": promoted[1]},
+        "mlflow_run_id": run_id or None,
+    }
 
 
 def _write_outputs(args: argparse.Namespace, result: GateResult, console: Console) -> None:
@@ -130,14 +234,14 @@ def _write_outputs(args: argparse.Namespace, result: GateResult, console: Consol
 
 
 def _promote(
-    args: argparse.Namespace, candidate: ResolvedPrompt, baseline: ResolvedPrompt, console: Console
-) -> None:
+    args: argparse.Namespace, candidate: ResolvedPrompt, baseline: ResolvedPrompt
+) -> tuple[str, int]:
+    """Point the alias at the candidate: ``(prompts:/NAME@ALIAS, version)``."""
     from autotune.report import promote_candidate
 
-    version = promote_candidate(candidate, baseline, args.promote, tracking_uri=args.tracking_uri)
-    console.print(
-        f"promoted: prompts:/{baseline.registry_name}@{args.promote} -> version {version}"
-    )
+    owner = baseline if baseline.registry_name else candidate
+    version = promote_candidate(candidate, owner, args.promote, tracking_uri=args.tracking_uri)
+    return f"prompts:/{owner.registry_name}@{args.promote}", version
 
 
 def print_gate(console: Console, result: GateResult) -> None:

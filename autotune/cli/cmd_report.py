@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from autotune.cli._options import TRACKING_URI_HELP
+
 
 def register(subparsers: Any) -> None:
     """Add the ``report`` command."""
@@ -22,8 +24,8 @@ def register(subparsers: Any) -> None:
         metavar="RUN_OR_STUDY",
         help="MLflow run id (study parent, compare or eval run), compare group id, or study name",
     )
-    parser.add_argument("--out", default="report.html", help="default: report.html")
-    parser.add_argument("--tracking-uri", default=None, help="default: sqlite:///mlruns/mlflow.db")
+    parser.add_argument("--out", default="report.html", help="(default: report.html)")
+    parser.add_argument("--tracking-uri", default=None, help=TRACKING_URI_HELP)
     parser.add_argument(
         "--storage", default=None, help="Optuna storage (default: sqlite:///mlruns/optuna.db)"
     )

@@ -6,34 +6,62 @@ import argparse
 import re
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from autotune.cli._options import add_call_options, check_call_options
+from autotune.cli._live import RunDisplay
+from autotune.cli._options import (
+    TRACKING_URI_HELP,
+    add_cache_options,
+    add_call_options,
+    add_concurrency_option,
+    add_json_option,
+    cache_path,
+    check_call_options,
+    print_json,
+)
 from autotune.errors import ConfigError
-from autotune.experiment import Experiment
+from autotune.llm.accounting import MeteredLLM
 from autotune.llm.urls import redact_urls
-from autotune.search._trial import TrialOutcome
+from autotune.search.events import Progress
 from autotune.search.result import OptimizationResult
+
+if TYPE_CHECKING:
+    from autotune.experiment import Experiment
+    from autotune.llm.base import BaseLLM
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "run",
         help="optimize a prompt as an experiment file describes",
-        description="Run (or resume) the Optuna study an experiment file describes.",
+        description=(
+            "Run (or resume) the study an experiment file describes. A live view on "
+            "stderr shows the phase, trials done, the best score so far, time left, and "
+            "model calls and tokens; Ctrl-C stops, and the same command resumes."
+        ),
     )
     parser.add_argument("experiment", help="experiment file (TOML/YAML)")
-    parser.add_argument("--trials", type=int, help="override search.n_trials")
+    parser.add_argument("--trials", type=int, help="(default: the file's search.n_trials)")
     parser.add_argument(
         "--study",
         help="study name (default: the experiment's name; an existing study is resumed)",
     )
+    add_concurrency_option(parser, default=None)
     parser.add_argument("--no-track", action="store_true", help="do not log to MLflow")
-    parser.add_argument("--no-cache", action="store_true", help="turn the response cache off")
-    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: mlruns/)")
-    parser.add_argument("--storage", help="Optuna storage URL (default: mlruns/optuna.db)")
+    add_cache_options(parser)
+    parser.add_argument("--tracking-uri", help=TRACKING_URI_HELP)
+    parser.add_argument(
+        "--experiment",
+        dest="mlflow_experiment",
+        default=None,
+        help="MLflow experiment (default: STUDY (study))",
+    )
+    parser.add_argument(
+        "--storage", help="Optuna storage URL (default: sqlite:///mlruns/optuna.db)"
+    )
     parser.add_argument(
         "--new-study",
         action="store_true",
@@ -45,14 +73,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="resume the study although its setup changed, where that is safe",
     )
     add_call_options(parser)
+    add_json_option(parser)
     parser.set_defaults(handler=handle)
 
 
-def handle(args: argparse.Namespace) -> int:
-    from autotune._run import run_experiment
-    from autotune.experiment import load_experiment
-
-    experiment = load_experiment(args.experiment)
+def _apply(args: argparse.Namespace, experiment: Experiment) -> None:
+    """Command-line options override the experiment file."""
     if args.study:
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", args.study):
             raise ConfigError("use letters, digits, '.', '_' and '-'", field="--study")
@@ -62,25 +88,20 @@ def handle(args: argparse.Namespace) -> int:
             raise ConfigError(f"must be at least 1, got {args.trials}", field="--trials")
         experiment.search.n_trials = args.trials
     _apply_study_options(args, experiment)
+    if args.concurrency is not None:
+        if args.concurrency < 1:
+            raise ConfigError("must be >= 1", field="--concurrency")
+        experiment.search.concurrency = args.concurrency
     if args.no_track:
         experiment.tracking.enabled = False
     if args.no_cache:
         experiment.models.cache = False
     if args.tracking_uri:
         experiment.tracking.uri = args.tracking_uri
+    if args.mlflow_experiment:
+        experiment.tracking.experiment = args.mlflow_experiment
     if args.storage:
         experiment.tracking.storage = args.storage
-    console = Console(stderr=True)
-    console.print(
-        f"[bold]autotune run[/] {experiment.name}: task model "
-        f"{redact_urls(experiment.models.task)}, "
-        f"Meta-LLM {redact_urls(experiment.models.meta or experiment.models.task)}, "
-        f"{experiment.search.n_trials} trials"
-    )
-    started = time.perf_counter()
-    result = run_experiment(experiment, on_trial=_progress(console, started))
-    print_result(Console(), result, time.perf_counter() - started)
-    return 0
 
 
 def _apply_study_options(args: argparse.Namespace, experiment: Experiment) -> None:
@@ -97,23 +118,52 @@ def _apply_study_options(args: argparse.Namespace, experiment: Experiment) -> No
         experiment.models.max_retries = retries
 
 
-def _progress(console: Console, started: float) -> Callable[[int, TrialOutcome], None]:
-    best = [float("-inf")]
+def handle(args: argparse.Namespace) -> int:
+    from autotune._run import build_llms, run_experiment
+    from autotune.experiment import load_experiment
 
-    def on_trial(number: int, outcome: TrialOutcome) -> None:
-        value = outcome.value
-        if value is not None and outcome.state.name == "COMPLETE":
-            best[0] = max(best[0], value)
-        shown = "-" if value is None else f"{value:.3f}"
-        note = f" ({outcome.note})" if outcome.note else ""
-        best_text = "-" if best[0] == float("-inf") else f"{best[0]:.3f}"
-        elapsed = time.perf_counter() - started
-        console.print(
-            f"  trial {number:3d} {outcome.state.name:8s} train {shown}  best {best_text}"
-            f"  [{elapsed:5.0f}s]{note}"
-        )
+    experiment = load_experiment(args.experiment)
+    _apply(args, experiment)
+    console = Console(stderr=True)
+    console.print(
+        f"[bold]autotune run[/] {experiment.name}: task model "
+        f"{redact_urls(experiment.models.task)}, "
+        f"Meta-LLM {redact_urls(experiment.models.meta or experiment.models.task)}, "
+        f"{experiment.search.n_trials} trials"
+    )
+    started = time.perf_counter()
+    llms = build_llms(experiment, cache_path(args))
+    total = experiment.search.n_trials
+    with RunDisplay(console, usage=_usage_of(*llms), total=total) as display:
+        result = run_experiment(experiment, on_trial=display.on_trial, llms=llms)
+        display.update(Progress("done", total, total, None, *_usage_of(*llms)()))
+    wall = time.perf_counter() - started
+    if args.json:
+        print_json(run_document(result, wall))
+    else:
+        print_result(Console(), result, wall)
+    return 0
 
-    return on_trial
+
+def _usage_of(*llms: BaseLLM) -> Callable[[], tuple[int, int]]:
+    """Live (calls, tokens) of the models' meters (each model counted once)."""
+    meters = {id(m.meter): m.meter for m in llms if isinstance(m, MeteredLLM)}
+
+    def read() -> tuple[int, int]:
+        snapshots = [meter.snapshot() for meter in meters.values()]
+        return sum(s.calls for s in snapshots), sum(s.tokens for s in snapshots)
+
+    return read
+
+
+def run_document(result: OptimizationResult, wall_s: float) -> dict[str, Any]:
+    """The ``--json`` output of ``run`` (schema: ``autotune/cli/schemas/run.json``)."""
+    return {
+        "command": "run",
+        **result.summary(),
+        "best_prompt": result.best_prompt.to_dict(),
+        "wall_s": wall_s,
+    }
 
 
 def print_result(console: Console, result: OptimizationResult, wall_s: float) -> None:
@@ -159,6 +209,6 @@ def print_result(console: Console, result: OptimizationResult, wall_s: float) ->
         console.print(f"registered as {result.registry_uri}")
     if result.parent_run_id:
         console.print(
-            f"MLflow: parent run {result.parent_run_id}; browse with `make ui` "
-            "(mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db)"
+            f"MLflow: parent run {result.parent_run_id}; browse with `autotune ui`, "
+            f"or `autotune view {result.study_name}` for the report"
         )

@@ -16,10 +16,14 @@ def register(subparsers: Any) -> None:
         help="serve the embedded model as an OpenAI-compatible server",
         description="Serve a local GGUF model at http://HOST:PORT/v1 until Ctrl-C.",
     )
-    parser.add_argument("--model", default="smollm2", help="smollm2 (default) or gguf:PATH")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--n-ctx", type=int, default=2048, help="context size in tokens")
+    parser.add_argument(
+        "--model", default="smollm2", help="smollm2 or gguf:PATH (default: smollm2)"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="(default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="(default: 8080)")
+    parser.add_argument(
+        "--n-ctx", type=int, default=2048, help="context size in tokens (default: 2048)"
+    )
     parser.add_argument("--threads", type=int, default=None, help="CPU threads")
     parser.set_defaults(handler=run_serve)
 

@@ -53,16 +53,16 @@ def register(subparsers: Any) -> None:
     parser.add_argument("-n", type=int, required=True, help="how many cases to keep")
     parser.add_argument("--out", required=True, help="the data file to write (.jsonl)")
     parser.add_argument("--labels", default="", help="comma-separated labels: cases get one each")
-    parser.add_argument("--threshold", type=float, default=0.8, help="similarity (default 0.8)")
+    parser.add_argument("--threshold", type=float, default=0.8, help="similarity (default: 0.8)")
     parser.add_argument("--max-calls", type=int, default=None, help="model call budget")
     parser.add_argument(
-        "--batch-size", type=int, default=1, help="messages asked per call (default 1)"
+        "--batch-size", type=int, default=1, help="messages asked per call (default: 1)"
     )
     parser.add_argument("--exclude-demos", default=None, help="prompt file whose demos to avoid")
-    parser.add_argument("--judge-model", default=None, help="reviewing model (default --model)")
+    parser.add_argument("--judge-model", default=None, help="reviewing model (default: --model)")
     parser.add_argument("--no-review", action="store_true", help="skip the LLM review")
     add_model_options(parser, max_tokens=160)
-    add_tracking_options(parser)
+    add_tracking_options(parser, experiment_default="autotune synth")
     parser.set_defaults(handler=run_synth)
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import time
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
 from autotune.errors import AutotuneError, BudgetExceeded
 
@@ -26,11 +28,24 @@ COMMAND_MODULES = (
     "compare",
     "regress",
     "report",
+    "view",
+    "ui",
+    "cache",
     "doctor",
     "storage_proxy",
 )
 
 EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+INTERRUPTED = "autotune: interrupted: rerun the same command to resume"
+
+
+def package_version() -> str:
+    """The installed autotune version."""
+    try:
+        return version("autotune")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="autotune",
         description="Prompt autotuner: a Meta-LLM writes, tests and refines prompts.",
     )
+    parser.add_argument("--version", action="version", version=f"autotune {package_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -59,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return EXIT_USER_ERROR
+    args.started_at = time.time()  # runs logged after the work are back-dated to here
     try:
         code: int = handler(args)
     except BudgetExceeded as exc:
@@ -68,8 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"autotune: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print("autotune: interrupted", file=sys.stderr)
-        return 130
+        # Every finished case and trial is stored (cache, study); a rerun continues.
+        print(INTERRUPTED, file=sys.stderr)
+        return EXIT_INTERRUPTED
     return code
 
 

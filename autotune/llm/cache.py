@@ -106,6 +106,36 @@ class ResponseStore:
                 self._conn.close()
                 self._conn = None
 
+    def stats(self) -> CacheStats:
+        """Entries, tokens and age per model, and the file's size on disk."""
+        with self._lock:
+            rows = self._connection().execute(
+                "SELECT backend, model, COUNT(*), SUM(prompt_tokens + completion_tokens), "
+                "MIN(created_at), MAX(created_at) FROM responses GROUP BY backend, model "
+                "ORDER BY COUNT(*) DESC"
+            )
+            models = [
+                ModelStats(f"{backend}:{model}", count, int(tokens or 0), oldest, newest)
+                for backend, model, count, tokens, oldest, newest in rows
+            ]
+        size = sum(part.stat().st_size for part in _parts(self.path) if part.exists())
+        return CacheStats(self.path, size, models)
+
+    def clear(self, model: str | None = None) -> int:
+        """Delete every answer (or those of ``backend:model`` ``model``); returns how many."""
+        with self._lock:
+            conn = self._connection()
+            with conn:
+                if model is None:
+                    deleted = conn.execute("DELETE FROM responses").rowcount
+                else:
+                    backend, _, name = model.partition(":")
+                    deleted = conn.execute(
+                        "DELETE FROM responses WHERE backend = ? AND model = ?", (backend, name)
+                    ).rowcount
+            conn.execute("VACUUM")
+        return int(deleted)
+
     def _select(self, key: str) -> Completion | None:
         row = (
             self._connection()
@@ -194,6 +224,34 @@ class ResponseStore:
             part = self.path.with_name(self.path.name + suffix)
             if part.exists():
                 part.replace(aside.with_name(aside.name + suffix))
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelStats:
+    """Cached answers of one model."""
+
+    model: str
+    entries: int
+    tokens: int
+    oldest: float
+    newest: float
+
+
+@dataclasses.dataclass(frozen=True)
+class CacheStats:
+    """What a cache file holds."""
+
+    path: Path
+    size_bytes: int
+    models: list[ModelStats]
+
+    @property
+    def entries(self) -> int:
+        return sum(model.entries for model in self.models)
+
+
+def _parts(path: Path) -> list[Path]:
+    return [path.with_name(path.name + suffix) for suffix in ("", "-wal", "-shm")]
 
 
 def _migrate(conn: sqlite3.Connection) -> None:

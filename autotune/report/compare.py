@@ -2,15 +2,15 @@
 
 Each variant gets its mean with a bootstrap CI, and every variant after the first a
 paired difference against the first. With tracking on, each variant becomes one MLflow
-run; the runs of one comparison share the tag ``autotune.compare_group``, so the MLflow
-UI shows them side by side.
+run (opened before its work); the runs of one comparison share the tag
+``autotune.compare_group``, so the MLflow UI shows them side by side.
 """
 
 from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,8 @@ from autotune.metrics.base import MetricSet
 from autotune.prompt import Prompt
 from autotune.report._repeats import RepeatedEval, evaluate_repeated
 from autotune.report.stats import PairedDiff, paired_diff
-from autotune.tracking.base import NullTracker, Tracker
+from autotune.tracking.base import NullTracker, TrackedRun, Tracker
+from autotune.tracking.traces import CallLog, TracedLLM
 
 GROUP_TAG = "autotune.compare_group"
 KIND_TAG = "autotune.kind"
@@ -71,6 +72,7 @@ class Comparison:
     repeats: int
     confidence: float = 0.95
     details: dict[str, Any] = field(default_factory=dict)
+    labels: tuple[str, ...] = ()
 
     def best(self) -> VariantResult:
         """The variant with the highest mean (the first one on ties)."""
@@ -90,9 +92,15 @@ def compare(
     progress: ProgressCallback | None = None,
     confidence: float = 0.95,
     seed: int = 0,
+    on_run_start: Callable[[TrackedRun], None] | None = None,
+    labels: Sequence[str] = (),
     error_policy: ErrorPolicy | None = DEFAULT_POLICY,
 ) -> Comparison:
     """Run every variant on ``cases`` and compare them.
+
+    With a tracker, each variant is evaluated inside its own run (so the run's duration
+    is the variant's), with its sampled model calls as traces; the runs of one
+    comparison share the tag ``autotune.compare_group``.
 
     Args:
         variants: At least one; the first is the reference of the paired differences.
@@ -106,6 +114,8 @@ def compare(
         progress: Called with every finished case row.
         confidence: Coverage of the intervals.
         seed: Bootstrap seed.
+        on_run_start: Called with each variant's run before its work (to log a dataset).
+        labels: The task's labels; the matrix then shows label counts per variant.
         error_policy: When a variant's errors make it unusable (None: never; its
             error rows are then left out of its mean and of the paired differences).
 
@@ -120,6 +130,7 @@ def compare(
         raise ValueError("compare needs at least one variant")
     if len(set(names)) != len(names):
         raise ValueError(f"variant names must be unique, got {names}")
+    tracker = tracker or NullTracker()
     run = functools.partial(
         evaluate_repeated,
         metrics=metrics,
@@ -131,48 +142,68 @@ def compare(
         seed=seed,
         error_policy=error_policy,
     )
-    results = []
+    group = uuid.uuid4().hex
+    results: list[VariantResult] = []
+    runs: list[TrackedRun] = []
     for v in variants:
-        try:
-            repeated = run(v.llm, prompt=v.prompt, params=v.params or params)
-            for repeat in repeated.runs:
-                if error_policy is not None:
-                    repeat.check_usable(error_policy)
-        except UnusableResult as exc:
-            raise UnusableResult(exc.reason, exc.partial, f"variant {v.name!r}") from None
-        results.append(VariantResult(v.name, v.prompt, v.llm.name, repeated))
+        with tracker.start_run(f"compare {v.name}", tags=_tags(group, v.name)) as tracked:
+            if on_run_start is not None:
+                on_run_start(tracked)
+            calls = CallLog()
+            llm = v.llm if isinstance(tracker, NullTracker) else TracedLLM(v.llm, calls)
+            variant = VariantResult(
+                v.name, v.prompt, v.llm.name, _usable(run, llm, v, params, error_policy)
+            )
+            variant.run_id = tracked.run_id
+            extra = {"variant": v.name, "model": variant.model, "repeats": repeats}
+            tracked.log_eval(variant.result, v.prompt, {**(run_params or {}), **extra})
+            tracked.log_calls(calls.drain(), variant.repeated.runs[0])
+        results.append(variant)
+        runs.append(tracked)
     reference = results[0].result.scores()
     for later in results[1:]:
         later.diff = paired_diff(later.result.scores(), reference, confidence=confidence, seed=seed)
+    _log_diffs(runs, results)
     case_ids = results[0].repeated.case_ids
-    comparison = Comparison(uuid.uuid4().hex, case_ids, results, repeats, confidence)
-    log_comparison(tracker or NullTracker(), comparison, run_params or {})
-    return comparison
+    return Comparison(group, case_ids, results, repeats, confidence, labels=tuple(labels))
 
 
-def log_comparison(tracker: Tracker, comparison: Comparison, run_params: Mapping[str, Any]) -> None:
-    """One sibling run per variant, tagged with the comparison's group id."""
-    for variant in comparison.variants:
-        tags = {
-            KIND_TAG: "compare",
-            GROUP_TAG: comparison.group_id,
-            VARIANT_TAG: variant.name,
-            "autotune.command": "compare",
-        }
-        with tracker.start_run(f"compare-{variant.name}", tags=tags) as run:
-            params = {
-                **run_params,
-                "variant": variant.name,
-                "model": variant.model,
-                "repeats": comparison.repeats,
-            }
-            run.log_eval(variant.result, variant.prompt, params)
-            if variant.diff is not None:
-                run.log_metrics(
-                    {
-                        "diff_vs_first": variant.diff.mean,
-                        "diff_ci_low": variant.diff.low,
-                        "diff_ci_high": variant.diff.high,
-                    }
-                )
-            variant.run_id = run.run_id
+def _usable(
+    run: Callable[..., RepeatedEval],
+    llm: BaseLLM,
+    variant: Variant,
+    params: SamplingParams | None,
+    error_policy: ErrorPolicy | None,
+) -> RepeatedEval:
+    """The variant's repeats, refused when their errors make them unusable."""
+    try:
+        repeated = run(llm, prompt=variant.prompt, params=variant.params or params)
+        for repeat in repeated.runs:
+            if error_policy is not None:
+                repeat.check_usable(error_policy)
+    except UnusableResult as exc:
+        raise UnusableResult(exc.reason, exc.partial, f"variant {variant.name!r}") from None
+    return repeated
+
+
+def _tags(group: str, variant: str) -> dict[str, str]:
+    return {
+        KIND_TAG: "compare",
+        GROUP_TAG: group,
+        VARIANT_TAG: variant,
+        "autotune.command": "compare",
+    }
+
+
+def _log_diffs(runs: Sequence[TrackedRun], variants: Sequence[VariantResult]) -> None:
+    """The paired difference against the first variant, on each later variant's (ended)
+    run; re-opening it would move its end time."""
+    for run, variant in zip(runs, variants, strict=True):
+        if variant.diff is not None:
+            run.log_metrics(
+                {
+                    "diff_vs_first": variant.diff.mean,
+                    "diff_ci_low": variant.diff.low,
+                    "diff_ci_high": variant.diff.high,
+                }
+            )

@@ -1,14 +1,21 @@
-"""A comparison as a case-by-variant matrix: CSV, Markdown or a standalone HTML table."""
+"""A comparison as a side-by-side table: CSV, Markdown or a standalone HTML page.
+
+Each case shows its input and expected answer next to every variant's output and
+score; label tasks add each variant's label distribution and confusion matrix.
+"""
 
 from __future__ import annotations
 
 import csv
 import html
 import io
+import json
 from pathlib import Path
+from typing import Any
 
 from autotune.errors import UserInputError
 from autotune.report.compare import Comparison, VariantResult
+from autotune.report.labels import LabelStats, label_stats
 
 MATRIX_SUFFIXES = (".html", ".csv", ".md")
 
@@ -25,6 +32,24 @@ def _output(variant: VariantResult, index: int) -> str:
     return f"[error] {row.error}" if row.error else row.output
 
 
+def case_input(comparison: Comparison, index: int) -> str:
+    """A case's inputs as text: the value alone for one field, ``field: value`` lines else."""
+    inputs = comparison.variants[0].result.rows[index].inputs
+    if len(inputs) == 1:
+        return _text(next(iter(inputs.values())))
+    return "\n".join(f"{key}: {_text(value)}" for key, value in inputs.items())
+
+
+def case_expected(comparison: Comparison, index: int) -> str:
+    return _text(comparison.variants[0].result.rows[index].expected)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
 def summary_line(variant: VariantResult, confidence: float) -> str:
     """``mean (95% CI low-high)`` and, for later variants, the paired difference."""
     r = variant.result
@@ -36,16 +61,21 @@ def summary_line(variant: VariantResult, confidence: float) -> str:
     return text + f"; {errors} error(s), not scored" if errors else text
 
 
+def variant_labels(comparison: Comparison, variant: VariantResult) -> LabelStats | None:
+    """The variant's label statistics, for a comparison on a label task."""
+    return label_stats(variant.result.rows, comparison.labels)
+
+
 def to_csv(comparison: Comparison) -> str:
-    """One row per case: case id, then each variant's output and score."""
+    """One row per case: id, input, expected, then each variant's output and score."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    header = ["case_id"]
+    header = ["case_id", "input", "expected"]
     for variant in comparison.variants:
         header += [f"{variant.name} output", f"{variant.name} score"]
     writer.writerow(header)
     for index, case_id in enumerate(comparison.case_ids):
-        line: list[str] = [case_id]
+        line = [case_id, case_input(comparison, index), case_expected(comparison, index)]
         for variant in comparison.variants:
             row = variant.result.rows[index]
             line += [_output(variant, index), f"{row.score:.4f}" if row.scored else "error"]
@@ -53,38 +83,88 @@ def to_csv(comparison: Comparison) -> str:
     return buffer.getvalue()
 
 
-def _md(text: str) -> str:
-    return _one_line(text, 120).replace("|", "\\|")
+def _md(text: str, width: int = 120) -> str:
+    return _one_line(text, width).replace("|", "\\|")
+
+
+def _md_labels(name: str, stats: LabelStats) -> list[str]:
+    shares = ", ".join(f"{c} {stats.share(c):.0%}" for c in stats.columns)
+    lines = ["", f"**{_md(name)}** answered: {shares}", ""]
+    lines.append("| expected ↓ / answered → | " + " | ".join(stats.columns) + " |")
+    lines.append("|---" * (len(stats.columns) + 1) + "|")
+    for label, counts in zip(stats.labels, stats.matrix, strict=True):
+        lines.append(f"| {label} | " + " | ".join(str(count) for count in counts) + " |")
+    return lines
 
 
 def to_markdown(comparison: Comparison) -> str:
-    """A Markdown summary of the variants, then the per-case matrix."""
+    """The variants' means, the label tables (label tasks), then the per-case matrix."""
     lines = ["| variant | model | mean |", "|---|---|---|"]
     for variant in comparison.variants:
         summary = summary_line(variant, comparison.confidence)
         lines.append(f"| {_md(variant.name)} | {_md(variant.model)} | {summary} |")
-    header = "| case | " + " | ".join(_md(v.name) for v in comparison.variants) + " |"
-    lines += ["", header, "|---" * (len(comparison.variants) + 1) + "|"]
+    for variant in comparison.variants:
+        stats = variant_labels(comparison, variant)
+        if stats is not None:
+            lines += _md_labels(variant.name, stats)
+    names = " | ".join(_md(v.name) for v in comparison.variants)
+    lines += ["", f"| case | input | expected | {names} |"]
+    lines.append("|---" * (len(comparison.variants) + 3) + "|")
     for index, case_id in enumerate(comparison.case_ids):
         cells = [
-            f"{v.result.rows[index].score:.2f} · {_md(_output(v, index))}"
+            f"{v.result.rows[index].score:.2f} · {_md(_output(v, index), 80)}"
             for v in comparison.variants
         ]
-        lines.append(f"| {_md(case_id)} | " + " | ".join(cells) + " |")
+        given = _md(case_input(comparison, index), 80)
+        expected = _md(case_expected(comparison, index), 40)
+        lines.append(f"| {_md(case_id)} | {given} | {expected} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
 _STYLE = """
-body { font-family: system-ui, sans-serif; margin: 1.5rem; }
+body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }
 table { border-collapse: collapse; margin-bottom: 1.5rem; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; vertical-align: top; text-align: left; }
-td.out { max-width: 28rem; white-space: pre-wrap; font-family: monospace; font-size: 12px; }
+td.out, td.in { max-width: 24rem; white-space: pre-wrap; font-family: monospace; font-size: 12px; }
 td.pass { background: #e6f4ea; } td.fail { background: #fce8e6; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.hit { background: #e6f4ea; } td.miss { background: #fce8e6; }
+.labels { display: flex; gap: 2rem; flex-wrap: wrap; }
 """
 
 
+def _html_labels(name: str, stats: LabelStats) -> str:
+    esc = html.escape
+    head = "".join(f"<th>{esc(c)}</th>" for c in stats.columns)
+    shares = "".join(f'<td class="num">{stats.share(c):.0%}</td>' for c in stats.columns)
+    rows = []
+    for label, counts in zip(stats.labels, stats.matrix, strict=True):
+        cells = "".join(
+            f'<td class="num {"hit" if column == label else "miss" if count else ""}">{count}</td>'
+            for column, count in zip(stats.columns, counts, strict=True)
+        )
+        rows.append(f"<tr><th>{esc(label)}</th>{cells}</tr>")
+    return (
+        f'<div><h3>{esc(name)}</h3><table class="confusion">'
+        f"<tr><th>expected ↓ / answered →</th>{head}</tr>{''.join(rows)}"
+        f"<tr><th>share of answers</th>{shares}</tr></table></div>"
+    )
+
+
+def labels_html(comparison: Comparison) -> str:
+    """Each variant's confusion matrix with its label shares ("" for other tasks)."""
+    blocks = [
+        _html_labels(v.name, stats)
+        for v in comparison.variants
+        if (stats := variant_labels(comparison, v)) is not None
+    ]
+    if not blocks:
+        return ""
+    return f'<h2>Labels</h2><div class="labels" id="labels">{"".join(blocks)}</div>'
+
+
 def to_html(comparison: Comparison) -> str:
-    """A standalone page: the variants' means, then the matrix with pass/fail colours."""
+    """A standalone page: the variants' means, label tables, then the case matrix."""
     esc = html.escape
     head = "".join(
         f"<tr><td>{esc(v.name)}</td><td>{esc(v.model)}</td>"
@@ -97,18 +177,24 @@ def to_html(comparison: Comparison) -> str:
         cells = []
         for variant in comparison.variants:
             row = variant.result.rows[index]
-            kind = "pass" if row.score >= 0.999 else "fail"
+            kind = "pass" if row.passed else "fail"
             cells.append(
                 f"<td class=out>{esc(_output(variant, index))}</td>"
                 f"<td class={kind}>{row.score:.2f}</td>"
             )
-        body.append(f"<tr><td>{esc(case_id)}</td>{''.join(cells)}</tr>")
+        given = esc(case_input(comparison, index))
+        expected = esc(case_expected(comparison, index))
+        body.append(
+            f"<tr><td>{esc(case_id)}</td><td class=in>{given}</td><td class=in>{expected}</td>"
+            f"{''.join(cells)}</tr>"
+        )
     return (
         "<!DOCTYPE html><html><head><meta charset=utf-8><title>autotune compare</title>"
         f"<style>{_STYLE}</style></head><body><h1>Comparison</h1>"
         f"<table id=variants><tr><th>variant</th><th>model</th><th>mean</th></tr>{head}</table>"
-        f"<table id=matrix><tr><th>case</th>{names}</tr>{''.join(body)}</table>"
-        "</body></html>\n"
+        f"{labels_html(comparison)}<h2>Cases</h2>"
+        f"<table id=matrix><tr><th>case</th><th>input</th><th>expected</th>{names}</tr>"
+        f"{''.join(body)}</table></body></html>\n"
     )
 
 

@@ -43,11 +43,13 @@ def store_uri(directory: Path) -> str:
 
 
 def single_run(uri: str) -> tuple[MlflowClient, Run]:
+    """The store's one run, in its command's own experiment ("autotune generate")."""
     client = MlflowClient(tracking_uri=uri)
-    experiment = client.get_experiment_by_name("autotune")
-    assert experiment is not None
-    runs = client.search_runs([experiment.experiment_id])
+    experiments = {e.experiment_id: e.name for e in client.search_experiments()}
+    runs = client.search_runs(list(experiments))
     assert len(runs) == 1
+    command = runs[0].data.tags["autotune.command"]
+    assert experiments[runs[0].info.experiment_id] == f"autotune {command}"
     return client, runs[0]
 
 

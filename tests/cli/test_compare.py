@@ -33,7 +33,10 @@ def test_the_matrix_and_means_are_printed_without_tracking(
     assert compare("--prompt", "base.txt", "--prompt", "worse.toml", "--no-track") == 0
     out = capsys.readouterr().out
     assert "┃ case" in out and "base" in out and "worse" in out
-    assert "│ r01  │ Review: item 1 was positive" in out
+    assert "│ r01  │ item 1 was positive  │ positive │ Review: item 1 was positive" in out
+    # The label view shows at once that "worse" answered positive to every case.
+    assert "worse: expected ↓ answered →" in out
+    assert "│ negative │        7 │        0 │" in out and "│ share    │     100% │" in out
     assert "base    │ fake:echo │ 1.000 (95% CI 1.000-1.000)" in out
     assert "worse   │ fake:echo │ 0.650" in out and "vs first -0.350" in out
     assert not (workdir / "mlruns").exists()
@@ -49,14 +52,16 @@ def test_each_variant_is_logged_as_a_sibling_run_of_one_group(
     assert len(runs) == 2
     groups = {run.data.tags["autotune.compare_group"] for run in runs}
     assert len(groups) == 1
-    assert f"MLflow compare group {groups.pop()} (2 runs)" in capsys.readouterr().out
+    said = f"MLflow compare group {groups.pop()} (2 runs in experiment 'tiny (benchmark)')"
+    assert said in capsys.readouterr().out
     by_variant = {run.data.params["variant"]: run for run in runs}
     assert set(by_variant) == {"base", "same"}
     same = by_variant["same"]
     assert same.data.params["repeats"] == "2" and same.data.params["limit"] == "6"
     assert same.data.metrics["calls"] == 12 and same.data.metrics["diff_vs_first"] == 0.0
     rows = list(csv.reader((workdir / "matrix.csv").open()))
-    assert rows[0][0] == "case_id" and len(rows) == 7
+    assert rows[0][:3] == ["case_id", "input", "expected"] and len(rows) == 7
+    assert rows[1][:3] == ["r00", "item 0 was negative", "negative"]
 
 
 def test_models_multiply_the_variants_and_registry_prompts_join_in(workdir: Path) -> None:
@@ -71,7 +76,7 @@ def test_models_multiply_the_variants_and_registry_prompts_join_in(workdir: Path
         for suffix in ("", " #2"):  # the same model twice: two variants, told apart
             assert f"| {prompt} · fake:echo{suffix} | fake:echo |" in matrix
     first_negative = negative_ids()[0]
-    assert f"| {first_negative} | 1.00 · Review:" in matrix
+    assert f"| {first_negative} | item 0 was negative | negative | 1.00 · Review:" in matrix
     assert len(MlflowClient(tracking_uri=uri).search_runs(["1"])) == 4
 
 

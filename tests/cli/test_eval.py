@@ -56,7 +56,7 @@ def eval_args(workdir: Path, *extra: str) -> list[str]:
     ]
 
 
-def read_single_run(uri: str, experiment: str = "autotune") -> tuple[MlflowClient, str]:
+def read_single_run(uri: str, experiment: str = "tiny (benchmark)") -> tuple[MlflowClient, str]:
     client = MlflowClient(tracking_uri=uri)
     found = client.get_experiment_by_name(experiment)
     assert found is not None
@@ -185,6 +185,6 @@ def test_eval_uses_the_prompt_files_tuned_temperature_unless_given(workdir: Path
     args[args.index("--prompt") + 1] = str(prompt)
     assert main(args) == 0
     assert main([*args, "--temperature", "0.2", "--experiment", "given"]) == 0
-    for experiment, temperature in (("autotune", "0.7"), ("given", "0.2")):
+    for experiment, temperature in (("tiny (benchmark)", "0.7"), ("given", "0.2")):
         client, run_id = read_single_run(uri, experiment)
         assert client.get_run(run_id).data.params["temperature"] == temperature

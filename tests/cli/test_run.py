@@ -85,7 +85,7 @@ def test_run_writes_the_best_prompt_tracks_every_trial_and_registers(
     assert registered == best
 
     client = MlflowClient(f"sqlite:///{workdir}/mlflow.db")
-    experiment_id = client.get_experiment_by_name("autotune").experiment_id
+    experiment_id = client.get_experiment_by_name("tiny-fake (study)").experiment_id
     runs = client.search_runs([experiment_id])
     parents = [r for r in runs if r.data.tags.get("autotune.kind") == "study"]
     children = [r for r in runs if r.data.tags.get("autotune.kind") == "trial"]
@@ -103,7 +103,7 @@ def test_a_second_run_resumes_the_study_in_the_same_parent_run(workdir: Path) ->
     assert main(["run", str(experiment), "--trials", "3"]) == 0
 
     client = MlflowClient(f"sqlite:///{workdir}/mlflow.db")
-    experiment_id = client.get_experiment_by_name("autotune").experiment_id
+    experiment_id = client.get_experiment_by_name("tiny-fake (study)").experiment_id
     runs = client.search_runs([experiment_id])
     assert sum(r.data.tags.get("autotune.kind") == "study" for r in runs) == 1
     assert sum(r.data.tags.get("autotune.kind") == "trial" for r in runs) == 3

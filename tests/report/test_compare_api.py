@@ -15,7 +15,7 @@ from autotune.errors import UserInputError
 from autotune.llm.fake import ScriptedLLM
 from autotune.metrics.base import MetricSet
 from autotune.report import Comparison, Variant, compare, write_matrix
-from autotune.report.matrix import to_csv, to_html, to_markdown
+from autotune.report.matrix import to_csv, to_html, to_markdown, variant_labels
 from autotune.tracking import MlflowTracker
 
 CASES = make_cases(12)  # 4 negatives
@@ -28,7 +28,7 @@ def comparison(llm: ScriptedLLM, metrics: MetricSet) -> Comparison:
         Variant("bad", prompt("BAD label"), llm),
         Variant("noisy", prompt("NOISY label"), llm),
     ]
-    return compare(variants, CASES, metrics, repeats=2)
+    return compare(variants, CASES, metrics, repeats=2, labels=("positive", "negative"))
 
 
 def test_every_variant_answers_every_case_with_a_paired_difference(
@@ -87,6 +87,8 @@ def test_csv_matrix_has_an_output_and_score_column_per_variant(comparison: Compa
     rows = list(csv.reader(io.StringIO(to_csv(comparison))))
     assert rows[0] == [
         "case_id",
+        "input",
+        "expected",
         "good output",
         "good score",
         "bad output",
@@ -94,7 +96,17 @@ def test_csv_matrix_has_an_output_and_score_column_per_variant(comparison: Compa
         "noisy output",
         "noisy score",
     ]
-    assert rows[1] == ["c00", "negative", "1.0000", "positive", "0.5000", "negative", "0.7500"]
+    assert rows[1] == [
+        "c00",
+        "item 0 felt negative",
+        "negative",
+        "negative",
+        "1.0000",
+        "positive",
+        "0.5000",
+        "negative",
+        "0.7500",
+    ]
     assert len(rows) == 13
 
 
@@ -102,10 +114,29 @@ def test_markdown_and_html_matrices_show_means_and_cases(comparison: Comparison)
     markdown = to_markdown(comparison)
     assert "| good | fake:rules | 1.000 (95% CI 1.000-1.000) |" in markdown
     assert "vs first -0.167" in markdown
-    assert "| c00 | 1.00 · negative | 0.50 · positive | 0.75 · negative |" in markdown
+    row = "| c00 | item 0 felt negative | negative | 1.00 · negative | 0.50 · positive |"
+    assert row in markdown
     page = to_html(comparison)
     assert page.count("<tr><td>c") == 12
     assert "<td class=fail>0.50</td>" in page and "<td class=pass>1.00</td>" in page
+    assert "<td class=in>item 0 felt negative</td><td class=in>negative</td>" in page
+
+
+def test_label_tasks_show_each_variants_answers_against_the_expected_labels(
+    comparison: Comparison,
+) -> None:
+    # "bad" answers positive to every case (first repeat): its matrix says so at once.
+    bad = variant_labels(comparison, comparison.variants[1])
+    assert bad is not None and bad.columns == ("positive", "negative")
+    assert bad.matrix == ((8, 0), (4, 0)) and bad.share("positive") == 1.0
+    good = variant_labels(comparison, comparison.variants[0])
+    assert good is not None and good.matrix == ((8, 0), (0, 4))
+    markdown = to_markdown(comparison)
+    assert "**bad** answered: positive 100%, negative 0%" in markdown
+    assert "| negative | 4 | 0 |" in markdown
+    page = to_html(comparison)
+    assert page.count('<table class="confusion">') == 3
+    assert '<td class="num miss">4</td>' in page
 
 
 def test_write_matrix_picks_the_format_from_the_suffix(
