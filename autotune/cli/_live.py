@@ -81,7 +81,7 @@ class RunDisplay:
         if self._live is not None:
             self._live.refresh()
         elif event.phase != "done":
-            self.console.print(self.line(), highlight=False)
+            self.console.print(self.line(), highlight=False, soft_wrap=True)
 
     # --- the adapter for today's per-trial callback ---
 
@@ -173,7 +173,7 @@ class RunDisplay:
             self._live = Live(self, console=self.console, refresh_per_second=4, transient=False)
             self._live.__enter__()
         else:
-            self.console.print(self.line(), highlight=False)
+            self.console.print(self.line(), highlight=False, soft_wrap=True)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -14,9 +14,11 @@ def register(subparsers: Any) -> None:
         "report",
         help="write an HTML report with plots for a study or run",
         description=(
-            "Write one HTML file (plotly embedded, works offline): the score of each "
-            "trial with the best so far, a heat map of trials against cases, score "
-            "against cost, a table of trials and the diff from the seed to the best prompt."
+            "Write an HTML report (works offline; plotly.min.js is written once beside it "
+            "and shared, or embedded with --inline): the score of each trial with the "
+            "best so far, a heat map of trials against cases, score against cost, "
+            "parameter importances and parallel coordinates, a table of trials with 95% "
+            "intervals and the diff from the seed to the best prompt."
         ),
     )
     parser.add_argument(
@@ -29,6 +31,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--storage", default=None, help="Optuna storage (default: sqlite:///mlruns/optuna.db)"
     )
+    parser.add_argument(
+        "--inline", action="store_true", help="embed plotly.js: one self-contained file"
+    )
     parser.set_defaults(handler=run_report)
 
 
@@ -36,6 +41,12 @@ def run_report(args: argparse.Namespace) -> int:
     """Handle ``autotune report``."""
     from autotune.report import write_report
 
-    path = write_report(args.target, args.out, tracking_uri=args.tracking_uri, storage=args.storage)
+    path = write_report(
+        args.target,
+        args.out,
+        tracking_uri=args.tracking_uri,
+        storage=args.storage,
+        inline=args.inline,
+    )
     print(f"report written to {path}")
     return 0

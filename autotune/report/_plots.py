@@ -1,4 +1,12 @@
-"""The report's plotly figures: scores over trials, the case heat map, score against cost."""
+"""The report's plotly figures: scores over trials, the case heat map, score against cost.
+
+These are drawn from the MLflow runs, so a report works from the tracking store alone.
+The score chart is kept by hand rather than optuna's ``plot_optimization_history``:
+that needs the Optuna storage and shows completed trials only, while this one also
+marks pruned and failed trials (about 30 lines). Where the study's storage is at hand,
+optuna.visualization adds parameter importances and parallel coordinates
+(:func:`autotune.report._study_read.study_figures`).
+"""
 
 from __future__ import annotations
 
@@ -70,6 +78,9 @@ def score_figure(data: ReportData) -> Any:
         )
     xs, ys = best_so_far(data.rows)
     fig.add_scatter(x=xs, y=ys, mode="lines", name="best so far", line={"shape": "hv"})
+    numbers = [row.number or 0 for row in data.rows]
+    # Trials are whole numbers: ticks at integers only, never 0.5.
+    fig.update_xaxes(tickformat="d", dtick=max(1, math.ceil((max(numbers, default=0) + 1) / 15)))
     return _layout(fig, "Score of each trial", "trial", "score")
 
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from autotune.evaluate.stats import bootstrap_mean_ci
 from autotune.prompt import Prompt
 from autotune.report._mlflow_read import ArtifactReader, child_runs, runs_tagged
 from autotune.tracking._records import prompt_markdown
@@ -45,6 +46,8 @@ class ReportData:
         rows: Trials (by number) or variants (in order).
         before: (label, prompt text) the diff starts from (the seed), if any.
         after: (label, prompt text) the diff ends at (the best), if any.
+        study_name: The study's name (study reports), to find it in the Optuna storage.
+        figures: Extra plotly figures by element id (Optuna's importances, say).
     """
 
     kind: str
@@ -53,6 +56,8 @@ class ReportData:
     rows: list[ReportRow] = field(default_factory=list)
     before: tuple[str, str] | None = None
     after: tuple[str, str] | None = None
+    study_name: str = ""
+    figures: dict[str, Any] = field(default_factory=dict)
 
     def best(self) -> ReportRow | None:
         """The row with the highest score (the earliest on ties)."""
@@ -73,6 +78,14 @@ def _case_scores(table: Mapping[str, list[Any]] | None) -> dict[str, float]:
         return {}
     pairs = zip(table["case_id"], table["score"], strict=False)
     return {str(cid): score for cid, raw in pairs if (score := _number(raw)) is not None}
+
+
+def case_ci(case_scores: Mapping[str, float]) -> tuple[float, float] | None:
+    """The 95% bootstrap interval of the mean over a row's cases (None without cases)."""
+    if not case_scores:
+        return None
+    _, low, high = bootstrap_mean_ci(list(case_scores.values()))
+    return low, high
 
 
 def _prompt_text(reader: ArtifactReader, run: Run, path: str) -> str:
@@ -98,14 +111,16 @@ def _trial_row(run: Run, reader: ArtifactReader) -> ReportRow:
     number = int(tags.get("autotune.trial", "-1"))
     score = metrics.get("train_score", metrics.get("train_score_step"))
     run_id = run.info.run_id
+    case_scores = _case_scores(reader.table(run, "cases.json"))
     row = ReportRow(
         label=f"trial {number}",
         run_id=run_id,
         number=number,
         state=tags.get("autotune.state", run.info.status),
         score=score,
+        ci=case_ci(case_scores) if score is not None else None,
         params=dict(run.data.params),
-        case_scores=_case_scores(reader.table(run, "cases.json")),
+        case_scores=case_scores,
         prompt=_prompt_text(reader, run, "prompt.json"),
     )
     return _add_usage(row, metrics)
@@ -164,6 +179,7 @@ def study_from_mlflow(client: MlflowClient, parent: Run) -> ReportData:
         best = _prompt_text(reader, parent, "best_prompt.json")
     best_trial = summary.get("best_trial") if isinstance(summary, dict) else None
     data.facts["trials"] = str(len(rows))
+    data.study_name = name
     data.before = ("seed prompt", seed)
     if best:
         label = "best prompt" + (f" (trial {best_trial})" if best_trial is not None else "")

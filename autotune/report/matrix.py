@@ -125,7 +125,8 @@ _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }
 table { border-collapse: collapse; margin-bottom: 1.5rem; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; vertical-align: top; text-align: left; }
-td.out, td.in { max-width: 24rem; white-space: pre-wrap; font-family: monospace; font-size: 12px; }
+td.out, td.in { max-width: 24rem; font-family: monospace; font-size: 12px; }
+div.clip { max-height: 7.5em; overflow: auto; white-space: pre-wrap; }
 td.pass { background: #e6f4ea; } td.fail { background: #fce8e6; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.hit { background: #e6f4ea; } td.miss { background: #fce8e6; }
@@ -179,11 +180,11 @@ def to_html(comparison: Comparison) -> str:
             row = variant.result.rows[index]
             kind = "pass" if row.passed else "fail"
             cells.append(
-                f"<td class=out>{esc(_output(variant, index))}</td>"
+                f"<td class=out><div class=clip>{esc(_output(variant, index))}</div></td>"
                 f"<td class={kind}>{row.score:.2f}</td>"
             )
-        given = esc(case_input(comparison, index))
-        expected = esc(case_expected(comparison, index))
+        given = f"<div class=clip>{esc(case_input(comparison, index))}</div>"
+        expected = f"<div class=clip>{esc(case_expected(comparison, index))}</div>"
         body.append(
             f"<tr><td>{esc(case_id)}</td><td class=in>{given}</td><td class=in>{expected}</td>"
             f"{''.join(cells)}</tr>"

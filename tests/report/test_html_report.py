@@ -86,20 +86,43 @@ def test_the_report_renders_its_plots_table_and_diff_in_chromium(
     store: Store, tmp_path: Path, chromium: str
 ) -> None:
     assert store.study.parent_run_id is not None
-    page = write_report(store.study.parent_run_id, tmp_path / "report.html", tracking_uri=store.uri)
+    out = tmp_path / "report.html"
+    page = write_report(
+        store.study.parent_run_id, out, tracking_uri=store.uri, storage=store.storage
+    )
     source = page.read_text()
-    assert not re.search(r"<script[^>]*\ssrc=", source)  # plotly.js is inline: no CDN
+    # plotly.js comes from the shared file beside the page (no CDN); the page is small.
+    assert re.findall(r"<script[^>]*\ssrc=\"([^\"]+)\"", source) == ["plotly.min.js"]
+    assert (tmp_path / "plotly.min.js").stat().st_size > 1_000_000
+    assert len(source) < 200_000
 
     dom = rendered_dom(chromium, page, tmp_path / "profile")
-    # Plotly builds these only when its JavaScript ran: three figures, each drawn.
-    assert dom.count('class="plot-container plotly"') == 3
-    assert dom.count('class="main-svg"') >= 6
+    # Plotly builds these only when its JavaScript ran: five figures, each drawn
+    # (scores, cases, cost, Optuna's importances and parallel coordinates).
+    assert dom.count('class="plot-container plotly"') == 5
+    assert 'id="plot-importances"' in dom and 'id="plot-parallel"' in dom
+    assert dom.count('class="main-svg"') >= 10
     assert 'class="heatmap' in dom or "heatmaplayer" in dom
     assert dom.count('<tr class="best">') == 1
     assert len(re.findall(r"<td>trial \d+</td>", dom)) == 6
     assert 'id="diff"' in dom and "CAREFULLY" in dom and "Classify the text." in dom
     shot = screenshot(chromium, page, tmp_path / "profile", tmp_path / "report.png")
     assert shot.stat().st_size > 20_000
+    inline = write_report(
+        store.study.parent_run_id, tmp_path / "one.html", tracking_uri=store.uri, inline=True
+    )
+    assert "<script src=" not in inline.read_text() and inline.stat().st_size > 1_000_000
+
+
+def test_trial_axes_are_whole_numbers_and_trials_have_intervals(store: Store) -> None:
+    from autotune.report._plots import score_figure
+
+    data = load_report_data("toy", tracking_uri=store.uri)
+    axis = score_figure(data).layout.xaxis
+    assert axis.tickformat == "d" and axis.dtick == 1
+    scored = [row for row in data.rows if row.case_scores and row.score is not None]
+    assert scored and all(row.ci is not None for row in scored)
+    assert all(row.ci[0] <= row.score <= row.ci[1] for row in scored if row.ci)
 
 
 def test_a_study_without_mlflow_is_read_from_optuna(tmp_path: Path, metrics: MetricSet) -> None:

@@ -1,0 +1,112 @@
+"""Everything the report reads from an Optuna study, in one place.
+
+The search stores its population in the study (trials, their params, user attributes
+such as the instruction pool); these are the only lines of the report that know how.
+When the search offers a public study reader, this module is what changes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from autotune.errors import ConfigError
+from autotune.prompt import Prompt
+from autotune.report._report_data import ReportData, ReportRow
+from autotune.tracking._records import prompt_markdown
+
+if TYPE_CHECKING:
+    import optuna
+
+DEFAULT_OPTUNA_FILE = Path("mlruns") / "optuna.db"
+PARENT_RUN_ATTR = "mlflow_parent_run_id"
+_SQLITE = "sqlite:///"
+
+
+def store_exists(uri: str) -> bool:
+    """False for a SQLite store whose file is missing (opening it would create it)."""
+    return not uri.startswith(_SQLITE) or Path(uri[len(_SQLITE) :]).is_file()
+
+
+def load_study(name: str, storage: str | None) -> optuna.Study | None:
+    """The study ``name`` in ``storage`` (default ``mlruns/optuna.db``), or None.
+
+    Raises:
+        ConfigError: ``storage`` was given and does not exist.
+    """
+    import optuna
+
+    if storage is None:
+        if not DEFAULT_OPTUNA_FILE.is_file():
+            return None
+        storage = _SQLITE + DEFAULT_OPTUNA_FILE.resolve().as_posix()
+    elif not store_exists(storage):
+        raise ConfigError("Optuna storage not found", field="--storage", file=storage)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        return optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        return None
+
+
+def parent_run_id(study: optuna.Study) -> str | None:
+    """The MLflow parent run the study logged to, if any."""
+    found = study.user_attrs.get(PARENT_RUN_ATTR)
+    return str(found) if found else None
+
+
+def _slot_text(study: optuna.Study, params: dict[str, Any]) -> str:
+    entry = study.user_attrs.get(f"pool_slot_{params.get('instruction', '')}")
+    instruction = entry.get("instruction", "") if isinstance(entry, dict) else ""
+    return prompt_markdown(
+        Prompt(system=str(instruction), name=f"slot {params.get('instruction')}")
+    )
+
+
+def study_from_optuna(study: optuna.Study) -> ReportData:
+    """A study without MLflow runs: trial values, states, parameters and instructions."""
+    rows = [
+        ReportRow(
+            label=f"trial {trial.number}",
+            number=trial.number,
+            state=trial.state.name,
+            score=trial.value,
+            params={key: str(value) for key, value in trial.params.items()},
+            prompt=_slot_text(study, trial.params),
+        )
+        for trial in study.get_trials(deepcopy=False)
+    ]
+    data = ReportData("study", f"Study {study.study_name}", {"trials": str(len(rows))}, rows)
+    seed = next((row for row in rows if row.params.get("instruction") == "0"), None)
+    best = data.best()
+    if seed is not None:
+        data.before = ("seed prompt", seed.prompt)
+    if best is not None:
+        data.after = (f"best prompt ({best.label})", best.prompt)
+    return data
+
+
+def study_figures(study: optuna.Study) -> dict[str, Any]:
+    """Optuna's own views of the search: parameter importances and parallel coordinates.
+
+    Importances need two or more finished trials whose parameters vary; a study that
+    cannot give a figure simply has none.
+    """
+    import optuna
+    from optuna.visualization import plot_parallel_coordinate, plot_param_importances
+
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if len(complete) < 2:
+        return {}
+    figures: dict[str, Any] = {}
+    for div_id, plot in (
+        ("plot-importances", plot_param_importances),
+        ("plot-parallel", plot_parallel_coordinate),
+    ):
+        try:
+            figure = plot(study)
+        except (ValueError, RuntimeError, ZeroDivisionError):  # too few distinct params
+            continue
+        figure.update_layout(template="plotly_white", height=380)
+        figures[div_id] = figure
+    return figures
