@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
+import tomli_w
 import yaml
 
 from autotune._atomic import write_atomic
-from autotune.bench import _toml_write
 from autotune.bench._locate import check_unicode, parse_document, validation_error, with_line
 from autotune.bench.benchmark import Benchmark
 from autotune.errors import ConfigError
@@ -132,8 +132,8 @@ def _render(prompt: Prompt, path: Path) -> str:
     data = prompt.to_dict()
     if suffix == ".toml":
         try:
-            return _toml_write.dumps(data)
-        except ValueError as error:
+            return tomli_w.dumps(data, multiline_strings=True)
+        except TypeError as error:  # e.g. None, which TOML cannot hold
             raise ConfigError(f"cannot write TOML: {error} (use .json)", file=str(path)) from None
     if suffix == ".json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

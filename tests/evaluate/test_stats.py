@@ -36,13 +36,20 @@ def test_interval_narrows_with_more_cases() -> None:
     assert high_big - low_big < (high_small - low_small) / 3
 
 
-def test_many_distinct_values_use_index_resampling_and_agree() -> None:
+def test_many_distinct_values_go_to_scipy_and_agree() -> None:
+    from scipy import stats
+
     rng = np.random.default_rng(1)
-    scores = rng.random(1000)  # 1000 distinct values: the chunked index path
+    scores = rng.random(1000)  # 1000 distinct values: scipy.stats.bootstrap
     mean, low, high = bootstrap_mean_ci(scores)
     standard_error = scores.std(ddof=1) / np.sqrt(scores.size)
     assert mean == pytest.approx(scores.mean())
     assert (high - low) / 2 == pytest.approx(1.96 * standard_error, rel=0.1)
+    theirs = stats.bootstrap(
+        (scores,), np.mean, n_resamples=2000, method="percentile", random_state=0
+    ).confidence_interval
+    assert low == pytest.approx(theirs.low, abs=0.01)
+    assert high == pytest.approx(theirs.high, abs=0.01)
 
 
 def test_paired_difference_of_identical_lists_is_zero() -> None:
