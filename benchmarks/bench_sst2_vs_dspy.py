@@ -45,12 +45,12 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 sys.path.insert(0, str(Path(__file__).parent))
 
+import tomli_w
 from _datasets import sample_splits as sample_dataset
 from _proxy import CountingProxy
 from _sst2_report import environment, render_table, scrub, summarize
 
 from autotune._run import run_experiment
-from autotune.bench import _toml_write
 from autotune.experiment import load_experiment
 from autotune.llm import load_llm
 from autotune.llm.server import start_local_server
@@ -132,7 +132,7 @@ def write_files(
         "split": {"column": "split"},
         "metrics": [{"name": "label"}],
     }
-    (folder / "suite.toml").write_text(_toml_write.dumps(suite), encoding="utf-8")
+    (folder / "suite.toml").write_text(tomli_w.dumps(suite), encoding="utf-8")
     (folder / "seed.txt").write_text(SEED_PROMPT + "\n", encoding="utf-8")
     experiment = {
         "name": "sst2",
@@ -144,7 +144,7 @@ def write_files(
         "output": {"dir": "out"},
     }
     path = folder / "sst2.toml"
-    path.write_text(_toml_write.dumps(experiment), encoding="utf-8")
+    path.write_text(tomli_w.dumps(experiment), encoding="utf-8")
     return path
 
 
