@@ -115,7 +115,8 @@ class RunDisplay:
         if not event.total or units <= 0:
             return None
         pace = (self.event_at - self.phase_started) / units
-        return max(0.0, pace * (event.total - event.done) - (now - self.event_at))
+        # Count down through the unit in progress only: a slow unit must not read "0s".
+        return max(0.0, pace * (event.total - event.done) - min(now - self.event_at, pace))
 
     def _usage(self) -> tuple[int, int]:
         event = self.event

@@ -39,6 +39,8 @@ def test_the_view_shows_phase_done_best_time_left_and_usage(
     assert "10s left in phase" in text  # 2 units at 5 s each
     now[0] += 4.0
     assert display.time_left() == pytest.approx(6.0)
+    now[0] += 30.0  # a slow trial: the estimate stops at the units still to come
+    assert display.time_left() == pytest.approx(5.0)
 
 
 def test_an_estimate_from_the_search_wins_and_counts_down(
