@@ -33,8 +33,10 @@ def run_ids(uri: str) -> list[str]:
 
 def page_of(path: Path) -> str:
     text = path.read_text()
-    assert len(text) > 1_000_000  # plotly.js is inside the page
-    assert not re.search(r"<script[^>]*\ssrc=", text)
+    # plotly.js is one shared file beside the page, never a CDN: the page stays small.
+    assert len(text) < 300_000
+    assert re.findall(r"<script[^>]*\ssrc=\"([^\"]+)\"", text) == ["plotly.min.js"]
+    assert (path.parent / "plotly.min.js").stat().st_size > 1_000_000
     return text
 
 
