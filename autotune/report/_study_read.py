@@ -7,6 +7,7 @@ When the search offers a public study reader, this module is what changes.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -104,7 +105,9 @@ def study_figures(study: optuna.Study) -> dict[str, Any]:
         ("plot-parallel", plot_parallel_coordinate),
     ):
         try:
-            figure = plot(study)
+            with warnings.catch_warnings():  # "importances will be equal": the plot says so
+                warnings.simplefilter("ignore", UserWarning)
+                figure = plot(study)
         except (ValueError, RuntimeError, ZeroDivisionError):  # too few distinct params
             continue
         figure.update_layout(template="plotly_white", height=380)
