@@ -132,7 +132,7 @@ def _render(prompt: Prompt, path: Path) -> str:
     data = prompt.to_dict()
     if suffix == ".toml":
         try:
-            return tomli_w.dumps(data, multiline_strings=True)
+            return toml_text(data)
         except TypeError as error:  # e.g. None, which TOML cannot hold
             raise ConfigError(f"cannot write TOML: {error} (use .json)", file=str(path)) from None
     if suffix == ".json":
@@ -141,6 +141,25 @@ def _render(prompt: Prompt, path: Path) -> str:
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     message = f"unsupported prompt file type {suffix!r} (use .txt, .md, .toml, .yaml or .json)"
     raise ConfigError(message, file=str(path))
+
+
+def toml_text(data: dict[str, Any]) -> str:
+    """``data`` as TOML, multi-line strings kept readable.
+
+    A carriage return inside a multi-line string would come back as a plain newline
+    (TOML normalizes line ends there), so text with one is written escaped instead.
+    """
+    return tomli_w.dumps(data, multiline_strings=not _has_carriage_return(data))
+
+
+def _has_carriage_return(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\r" in value
+    if isinstance(value, dict):
+        return any(_has_carriage_return(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_carriage_return(v) for v in value)
+    return False
 
 
 def save_prompt(prompt: Prompt, path: str | Path) -> Path:

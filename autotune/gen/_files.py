@@ -7,9 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-import tomli_w
-
 from autotune._atomic import write_atomic
+from autotune.bench.prompt_file import toml_text
 from autotune.errors import DataError, UserInputError
 from autotune.gen.synth import SynthReport
 
@@ -84,10 +83,7 @@ def write_benchmark(
         rows.append(json.dumps(row, ensure_ascii=False))
     write_atomic(path, "\n".join(rows) + "\n")
     suite = suite_path_for(path)
-    write_atomic(
-        suite,
-        tomli_w.dumps(suite_document(report, path.name, judge_model, seed), multiline_strings=True),
-    )
+    write_atomic(suite, toml_text(suite_document(report, path.name, judge_model, seed)))
     return suite
 
 

@@ -97,10 +97,15 @@ def test_run_writes_the_best_prompt_tracks_every_trial_and_registers(
     assert {"train_score", "metric/label", "calls", "latency_s"} <= set(children[0].data.metrics)
 
 
-def test_a_second_run_resumes_the_study_in_the_same_parent_run(workdir: Path) -> None:
+def test_a_second_run_resumes_the_study_in_the_same_parent_run(
+    workdir: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     experiment = write_experiment(workdir, "fake", trials=2)
     assert main(["run", str(experiment)]) == 0
+    capfd.readouterr()
     assert main(["run", str(experiment), "--trials", "3"]) == 0
+    # MLflow's own "Downloading artifacts" bars stay off a resumed run's terminal.
+    assert "Downloading artifacts" not in capfd.readouterr().err
 
     client = MlflowClient(f"sqlite:///{workdir}/mlflow.db")
     experiment_id = client.get_experiment_by_name("tiny-fake (study)").experiment_id
