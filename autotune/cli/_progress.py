@@ -7,7 +7,7 @@ for tables or ``--json``.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -39,8 +39,15 @@ class RunningScore:
 
 
 @contextlib.contextmanager
-def case_bar(console: Console, total: int, label: str) -> Iterator[RowCallback]:
-    """A bar advanced once per finished case row; yields the row callback."""
+def case_bar(
+    console: Console, total: int, label: str, groups: Sequence[str] = ()
+) -> Iterator[RowCallback]:
+    """A bar advanced once per finished case row; yields the row callback.
+
+    ``groups`` names equal runs of rows done one after the other (compare's variants,
+    regress's baseline then candidate): the bar names the one in progress, and the
+    running score is that one's alone.
+    """
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -59,11 +66,23 @@ def case_bar(console: Console, total: int, label: str) -> Iterator[RowCallback]:
         TimeRemainingColumn(),
     )
     running = RunningScore()
+    per_group = total // len(groups) if groups else total
+    done = [0]
+
+    def title() -> str:
+        if not groups:
+            return label
+        return f"{label} · {groups[min(done[0] // max(per_group, 1), len(groups) - 1)]}"
+
     with Progress("{task.description}", *columns, console=console, transient=True) as progress:
-        task = progress.add_task(label, total=total, score=running.text())
+        task = progress.add_task(title(), total=total, score=running.text())
 
         def advance(row: CaseResult) -> None:
+            nonlocal running
+            if groups and done[0] and done[0] % per_group == 0:
+                running = RunningScore()  # the next variant starts
             running.add(row)
-            progress.update(task, advance=1, score=running.text())
+            done[0] += 1
+            progress.update(task, advance=1, score=running.text(), description=title())
 
         yield advance

@@ -153,7 +153,11 @@ def run_compare(args: argparse.Namespace) -> int:
     with loaded_models(args.model or ["smollm2"], args) as models:
         variants = _variants(args, prompts, models)
         total = len(cases) * args.repeats * len(variants)
-        with progress_bar(stderr, total, f"compare {bench.name}") as advance, store_errors(tracker):
+        names = [variant.name for variant in variants]
+        with (
+            progress_bar(stderr, total, f"compare {bench.name}", names) as advance,
+            store_errors(tracker),
+        ):
             comparison = compare(
                 variants,
                 cases,
@@ -209,6 +213,6 @@ def loaded_models(specs: Sequence[str], args: argparse.Namespace) -> Iterator[li
             llm.close()
 
 
-def progress_bar(console: Console, total: int, label: str) -> Any:
+def progress_bar(console: Console, total: int, label: str, groups: Sequence[str] = ()) -> Any:
     """A bar advanced once per finished case row, with the running score and time left."""
-    return case_bar(console, total, label)
+    return case_bar(console, total, label, groups)

@@ -109,7 +109,8 @@ def run_regress(args: argparse.Namespace) -> int:
             run = stack.enter_context(tracker.start_run(name, tags=tags))
             run.log_dataset(bench, args.split, cases)
         total = 2 * len(cases) * args.repeats
-        with progress_bar(stderr, total, f"regress {bench.name}") as advance:
+        sides = ("baseline", "candidate")  # regression_gate scores the baseline first
+        with progress_bar(stderr, total, f"regress {bench.name}", sides) as advance:
             result = regression_gate(
                 traced(llm, tracker, calls),
                 bench.metrics,
