@@ -21,9 +21,11 @@ Prints each PNG's path and size. Needs chromium (``make browser`` installs it).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -123,7 +125,9 @@ def free_port() -> int:
 
 def start_ui(port: int) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "autotune.cli.main", "ui", "--port", str(port)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -131,8 +135,15 @@ def start_ui(port: int) -> subprocess.Popen[bytes]:
                 return server
         except OSError:
             time.sleep(1)
-    server.terminate()
+    stop_ui(server)
     raise SystemExit("the MLflow UI did not start within 120 s")
+
+
+def stop_ui(server: subprocess.Popen[bytes]) -> None:
+    """Stop the server and every worker it started (its own process group)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGTERM)
+    server.wait(timeout=60)
 
 
 def chromium() -> str:
@@ -218,8 +229,7 @@ def main() -> None:
         shoot(f"{base}/experiments/{bench}/datasets", out / "06-datasets.png")
         shoot(f"{base}/prompts/demo-sentiment", out / "07-prompt.png")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_ui(server)
     shoot((work / "reports" / "demo.html").as_uri(), out / "08-report.png", height=3200)
     shoot((work / "reports" / "compare.html").as_uri(), out / "09-compare.png", height=2000)
     print(f"workspace: {work}")

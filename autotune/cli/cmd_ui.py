@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,13 @@ from autotune.cli._options import TRACKING_URI_HELP
 from autotune.errors import UserInputError
 
 # MLflow's usage telemetry would try to reach the internet; nothing else here does.
-OFFLINE_ENV = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
+# Its server-side job workers (seven huey processes, for UI-started judges and prompt
+# optimization) are not used by autotune and outlive a stopped server: off.
+OFFLINE_ENV = {
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "true",
+    "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+}
 
 
 def register(subparsers: Any) -> None:
@@ -57,9 +62,12 @@ def run_ui(args: argparse.Namespace) -> int:
     uri = resolve_tracking_uri(args.tracking_uri)
     if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).is_file():
         print(f"note: {uri} does not exist yet; the UI starts empty", file=sys.stderr)
-    print(f"MLflow UI for {uri} at http://{args.host}:{args.port} (Ctrl-C stops)", file=sys.stderr)
-    env = {**os.environ, **OFFLINE_ENV}
-    try:
-        return subprocess.call(ui_command(uri, args.host, args.port), env=env)
-    except KeyboardInterrupt:
-        return 0
+    print(
+        f"MLflow UI for {uri} at http://{args.host}:{args.port} (Ctrl-C stops)",
+        file=sys.stderr,
+        flush=True,
+    )
+    command = ui_command(uri, args.host, args.port)
+    # Become the MLflow server: a signal to this process reaches it (and its workers)
+    # directly, and nothing of ours lingers as a parent.
+    os.execve(command[0], command, {**os.environ, **OFFLINE_ENV})

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -131,15 +130,15 @@ def test_view_writes_the_report_then_opens_or_serves_it(
 def test_ui_runs_the_mlflow_ui_on_the_store_offline(
     workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[tuple[list[str], dict[str, str]]] = []
+    calls: list[tuple[str, list[str], dict[str, str]]] = []
 
-    def call(command: list[str], env: dict[str, str]) -> int:
-        calls.append((command, env))
-        return 0
+    def execve(path: str, command: list[str], env: dict[str, str]) -> None:
+        calls.append((path, command, env))
 
-    monkeypatch.setattr(subprocess, "call", call)
-    assert main(["ui", "--port", "5123"]) == 0
-    command, env = calls[0]
+    monkeypatch.setattr(cmd_ui.os, "execve", execve)
+    main(["ui", "--port", "5123"])  # the real execve would not come back
+    [(path, command, env)] = calls
+    assert path == command[0]
     store = f"sqlite:///{workdir.as_posix()}/mlruns/mlflow.db"
     assert command[1:4] == ["-m", "mlflow", "ui"]
     assert command[command.index("--backend-store-uri") + 1] == store
