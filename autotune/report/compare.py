@@ -143,29 +143,41 @@ def compare(
         error_policy=error_policy,
     )
     group = uuid.uuid4().hex
-    results: list[VariantResult] = []
-    runs: list[TrackedRun] = []
-    for v in variants:
-        with tracker.start_run(f"compare {v.name}", tags=_tags(group, v.name)) as tracked:
-            if on_run_start is not None:
-                on_run_start(tracked)
-            calls = CallLog()
-            llm = v.llm if isinstance(tracker, NullTracker) else TracedLLM(v.llm, calls)
-            variant = VariantResult(
-                v.name, v.prompt, v.llm.name, _usable(run, llm, v, params, error_policy)
-            )
-            variant.run_id = tracked.run_id
-            extra = {"variant": v.name, "model": variant.model, "repeats": repeats}
-            tracked.log_eval(variant.result, v.prompt, {**(run_params or {}), **extra})
-            tracked.log_calls(calls.drain(), variant.repeated.runs[0])
-        results.append(variant)
-        runs.append(tracked)
+    tracked = [
+        _tracked_variant(tracker, group, v, run, params, error_policy, on_run_start, run_params)
+        for v in variants
+    ]
+    results = [variant for variant, _ in tracked]
     reference = results[0].result.scores()
     for later in results[1:]:
         later.diff = paired_diff(later.result.scores(), reference, confidence=confidence, seed=seed)
-    _log_diffs(runs, results)
+    _log_diffs([run for _, run in tracked], results)
     case_ids = results[0].repeated.case_ids
     return Comparison(group, case_ids, results, repeats, confidence, labels=tuple(labels))
+
+
+def _tracked_variant(
+    tracker: Tracker,
+    group: str,
+    v: Variant,
+    run: Callable[..., RepeatedEval],
+    params: SamplingParams | None,
+    error_policy: ErrorPolicy | None,
+    on_run_start: Callable[[TrackedRun], None] | None,
+    run_params: Mapping[str, Any] | None,
+) -> tuple[VariantResult, TrackedRun]:
+    """One variant evaluated inside its own run: params, metrics, cases and traces."""
+    with tracker.start_run(f"compare {v.name}", tags=_tags(group, v.name)) as tracked:
+        if on_run_start is not None:
+            on_run_start(tracked)
+        calls = CallLog()
+        llm = v.llm if isinstance(tracker, NullTracker) else TracedLLM(v.llm, calls)
+        repeated = _usable(run, llm, v, params, error_policy)
+        variant = VariantResult(v.name, v.prompt, v.llm.name, repeated, run_id=tracked.run_id)
+        extra = {"variant": v.name, "model": variant.model, "repeats": len(repeated.runs)}
+        tracked.log_eval(variant.result, v.prompt, {**(run_params or {}), **extra})
+        tracked.log_calls(calls.drain(), repeated.runs[0])
+    return variant, tracked
 
 
 def _usable(
