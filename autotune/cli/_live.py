@@ -50,14 +50,22 @@ class RunDisplay:
         console: Where to draw (stderr).
         usage: Reads live (calls, tokens) when the events do not carry them yet.
         total: Units of the search phase, for the adapter (``n_trials``).
+        finalist_trials: For the adapter: the final scoring's cases in trials' worth
+            (validation of the finalists and the seed, the test of seed and best).
     """
 
     def __init__(
-        self, console: Console, *, usage: UsageReader | None = None, total: int | None = None
+        self,
+        console: Console,
+        *,
+        usage: UsageReader | None = None,
+        total: int | None = None,
+        finalist_trials: float | None = None,
     ) -> None:
         self.console = console
         self.usage = usage
         self.total = total
+        self.finalist_trials = finalist_trials
         self.started = time.monotonic()
         self.event = Progress("drafting", total=None)
         self.event_at = self.started
@@ -99,7 +107,16 @@ class RunDisplay:
         )
         self.update(event)
         if self.total is not None and done >= self.total:
-            self.update(Progress("finalists", 0, None, None, calls, tokens, self.elapsed(), None))
+            eta = self._finalists_eta()
+            self.update(Progress("finalists", 0, None, None, calls, tokens, self.elapsed(), eta))
+
+    def _finalists_eta(self) -> float | None:
+        """The final scoring's time from the search's pace: ``finalist_trials`` trials'
+        worth of cases at the seconds per trial seen so far."""
+        units = self.event.done - self.phase_done
+        if self.finalist_trials is None or units <= 0:
+            return None
+        return (self.event_at - self.phase_started) / units * self.finalist_trials
 
     # --- drawing ---
 

@@ -22,7 +22,7 @@ from autotune.cli._options import (
     check_call_options,
     print_json,
 )
-from autotune.errors import ConfigError
+from autotune.errors import AutotuneError, ConfigError
 from autotune.llm.accounting import MeteredLLM
 from autotune.llm.urls import redact_urls
 from autotune.search.events import Progress
@@ -134,7 +134,10 @@ def handle(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     llms = build_llms(experiment, cache_path(args))
     total = experiment.search.n_trials
-    with RunDisplay(console, usage=_usage_of(*llms), total=total) as display:
+    finalists = _finalist_trials(experiment)
+    with RunDisplay(
+        console, usage=_usage_of(*llms), total=total, finalist_trials=finalists
+    ) as display:
         result = run_experiment(experiment, on_trial=display.on_trial, llms=llms)
         display.update(Progress("done", total, total, None, *_usage_of(*llms)()))
     wall = time.perf_counter() - started
@@ -143,6 +146,20 @@ def handle(args: argparse.Namespace) -> int:
     else:
         print_result(Console(), result, wall)
     return 0
+
+
+def _finalist_trials(experiment: Experiment) -> float | None:
+    """The final scoring in trials' worth of cases: the finalists and the seed on the
+    validation split, seed and best on the test split, against one trial's batches."""
+    from autotune.bench import load_benchmark
+
+    try:
+        bench = load_benchmark(experiment.path(experiment.benchmark))
+    except AutotuneError:
+        return None  # run_experiment will say what is wrong
+    s = experiment.search
+    cases = (s.n_validate + 1) * len(bench.split("validation")) + 2 * len(bench.split("test"))
+    return cases / (s.minibatch_size * s.n_minibatches)
 
 
 def _usage_of(*llms: BaseLLM) -> Callable[[], tuple[int, int]]:

@@ -66,14 +66,23 @@ def test_off_a_terminal_each_event_is_one_line() -> None:
     assert "search 1/2  best 0.400" in lines[2]
 
 
-def test_the_per_trial_adapter_feeds_search_then_finalists() -> None:
-    display = RunDisplay(Console(file=io.StringIO()), usage=lambda: (3, 30), total=2)
+def test_the_per_trial_adapter_feeds_search_then_finalists(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [0.0]
+    monkeypatch.setattr("autotune.cli._live.time.monotonic", lambda: now[0])
+    display = RunDisplay(
+        Console(file=io.StringIO()), usage=lambda: (3, 30), total=2, finalist_trials=3.0
+    )
     display.on_trial(0, outcome("COMPLETE", 0.25))
+    now[0] += 20.0
     assert (display.event.phase, display.event.done, display.best) == ("search", 1, 0.25)
     display.on_trial(1, outcome("PRUNED", 0.9, "below median"))
     assert display.best == 0.25  # a pruned trial's value is no best
     assert display.event.phase == "finalists"
     assert display.event.calls == 3 and display.event.tokens == 30
+    # 20 s per trial in the search; the final scoring is 3 trials' worth of cases.
+    assert display.event.eta_s == pytest.approx(60.0)
 
 
 def test_clock_reads_like_a_duration() -> None:
