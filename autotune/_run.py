@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
 from pathlib import Path
 
 from autotune._atomic import write_atomic
@@ -20,10 +19,10 @@ from autotune.experiment import Experiment
 from autotune.llm import load_llm
 from autotune.llm.accounting import Budget
 from autotune.llm.base import BaseLLM
-from autotune.search._trial import TrialOutcome
+from autotune.search.events import ProgressCallback
 from autotune.search.optimizer import PromptOptimizer
 from autotune.search.result import OptimizationResult
-from autotune.search.storage import check_storage
+from autotune.search.storage import check_storage, default_storage_url
 from autotune.tracking.base import NullTracker, Tracker
 from autotune.tracking.traces import CallLog, TracedLLM
 
@@ -104,7 +103,7 @@ def check_scored(result: OptimizationResult) -> None:
 def run_experiment(
     experiment: Experiment,
     *,
-    on_trial: Callable[[int, TrialOutcome], None] | None = None,
+    on_progress: ProgressCallback | None = None,
     tracker: Tracker | None = None,
     llms: tuple[BaseLLM, BaseLLM] | None = None,
 ) -> OptimizationResult:
@@ -120,7 +119,8 @@ def run_experiment(
     validate_prompt_fields(seed, benchmark, prompt_file=str(seed_file))
     # A broken store fails before any call.
     tracker = tracker or build_tracker(experiment, benchmark.name)
-    check_storage(experiment.tracking.storage)
+    storage = experiment.tracking.storage or default_storage_url()
+    check_storage(storage)
     task_llm, meta_llm = llms or build_llms(experiment)
     calls = CallLog()
     if not isinstance(tracker, NullTracker):
@@ -131,10 +131,12 @@ def run_experiment(
         meta_llm,
         settings=experiment.search,
         budget=Budget(b.max_calls, b.max_tokens, b.max_usd, b.max_wall_s),
+        final_budget=b.final_calls,
         tracker=tracker,
-        storage=experiment.tracking.storage,
+        storage=storage,
         study_name=experiment.name,
-        on_trial=on_trial,
+        on_progress=on_progress,
+        force_resume=experiment.force_resume,
     )
     result = optimizer.optimize(benchmark, seed)
     check_scored(result)  # an outage never becomes the "best prompt"

@@ -54,7 +54,7 @@ from autotune._run import run_experiment
 from autotune.experiment import load_experiment
 from autotune.llm import load_llm
 from autotune.llm.server import start_local_server
-from autotune.search._trial import TrialOutcome
+from autotune.search.events import Progress
 from autotune.tracking.base import NullTracker
 
 DATA = "sst2-train.jsonl"
@@ -76,6 +76,7 @@ DESCRIPTION = (
 # autotune's own configuration for this task, chosen on validation scores only
 # (``--tuning`` runs, which have no test split; see TUNING below).
 SEARCH: dict[str, Any] = {
+    "searcher": "tpe",
     "n_trials": 16,
     "seed": 0,
     "sampler": "tpe",
@@ -180,16 +181,16 @@ def run_autotune(experiment_file: Path, proxy: CountingProxy) -> dict[str, Any]:
     llm = load_llm(f"openai:smollm2@{proxy.base_url}", no_cache=True, timeout_s=900.0)
     trials: list[dict[str, Any]] = []
 
-    def on_trial(number: int, outcome: TrialOutcome) -> None:
-        state, value = outcome.state.name, outcome.value
-        trials.append({"trial": number, "state": state, "value": value, "calls": outcome.calls})
-        shown = "-" if value is None else f"{value:.2f}"
-        print(f"  autotune trial {number:>2} {state:<8} {shown} (proxy total {proxy.total()})")
+    def on_progress(event: Progress) -> None:
+        if event.phase != "search":
+            return
+        trials.append({"candidate": event.done, "best": event.best, "note": event.note})
+        print(f"  autotune {event.done:>2}/{event.total} {event.note} (proxy {proxy.total()})")
 
     started = time.perf_counter()
     with proxy.phase_of("autotune") as count:
         result = run_experiment(
-            experiment, on_trial=on_trial, tracker=NullTracker(), llms=(llm, llm)
+            experiment, on_progress=on_progress, tracker=NullTracker(), llms=(llm, llm)
         )
     record: dict[str, Any] = {
         "wall_s": time.perf_counter() - started,

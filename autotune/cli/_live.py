@@ -4,7 +4,6 @@
 search calls it at each phase change and after each candidate. On a terminal the view
 redraws in place (phase, done/total with a bar, best so far, time left, calls and
 tokens, the latest note); elsewhere (a log file, CI) it prints one line per event.
-:meth:`RunDisplay.on_trial` adapts the older per-trial callback to the same events.
 """
 
 from __future__ import annotations
@@ -18,8 +17,6 @@ from autotune.search.events import PHASES, Phase, Progress
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
-
-    from autotune.search._trial import TrialOutcome
 
 UsageReader = Callable[[], tuple[int, int]]
 """Returns (model calls, tokens) so far."""
@@ -48,24 +45,16 @@ class RunDisplay:
 
     Args:
         console: Where to draw (stderr).
-        usage: Reads live (calls, tokens) when the events do not carry them yet.
-        total: Units of the search phase, for the adapter (``n_trials``).
-        finalist_trials: For the adapter: the final scoring's cases in trials' worth
-            (validation of the finalists and the seed, the test of seed and best).
+        usage: Reads live (calls, tokens) between events.
+        total: Units of the search phase (``n_trials``), shown before the first event.
     """
 
     def __init__(
-        self,
-        console: Console,
-        *,
-        usage: UsageReader | None = None,
-        total: int | None = None,
-        finalist_trials: float | None = None,
+        self, console: Console, *, usage: UsageReader | None = None, total: int | None = None
     ) -> None:
         self.console = console
         self.usage = usage
         self.total = total
-        self.finalist_trials = finalist_trials
         self.started = time.monotonic()
         self.event = Progress("drafting", total=None)
         self.event_at = self.started
@@ -90,33 +79,6 @@ class RunDisplay:
             self._live.refresh()
         elif event.phase != "done":
             self.console.print(self.line(), highlight=False, soft_wrap=True)
-
-    # --- the adapter for today's per-trial callback ---
-
-    def on_trial(self, number: int, outcome: TrialOutcome) -> None:
-        """Turn "trial N finished" into a Progress event (search, then finalists)."""
-        done = max(self.event.done if self.event.phase == "search" else 0, number + 1)
-        best = outcome.value if outcome.state.name == "COMPLETE" else None
-        value = "-" if outcome.value is None else f"{outcome.value:.3f}"
-        note = f"trial {number} {outcome.state.name.lower()} {value}"
-        if outcome.note:
-            note += f" ({outcome.note})"
-        calls, tokens = self.usage() if self.usage else (0, 0)
-        event = Progress(
-            "search", done, self.total, best, calls, tokens, self.elapsed(), None, note
-        )
-        self.update(event)
-        if self.total is not None and done >= self.total:
-            eta = self._finalists_eta()
-            self.update(Progress("finalists", 0, None, None, calls, tokens, self.elapsed(), eta))
-
-    def _finalists_eta(self) -> float | None:
-        """The final scoring's time from the search's pace: ``finalist_trials`` trials'
-        worth of cases at the seconds per trial seen so far."""
-        units = self.event.done - self.phase_done
-        if self.finalist_trials is None or units <= 0:
-            return None
-        return (self.event_at - self.phase_started) / units * self.finalist_trials
 
     # --- drawing ---
 

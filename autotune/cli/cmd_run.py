@@ -22,7 +22,7 @@ from autotune.cli._options import (
     check_call_options,
     print_json,
 )
-from autotune.errors import AutotuneError, ConfigError
+from autotune.errors import ConfigError
 from autotune.llm.accounting import MeteredLLM
 from autotune.llm.urls import redact_urls
 from autotune.search.events import Progress
@@ -134,11 +134,8 @@ def handle(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     llms = build_llms(experiment, cache_path(args))
     total = experiment.search.n_trials
-    finalists = _finalist_trials(experiment)
-    with RunDisplay(
-        console, usage=_usage_of(*llms), total=total, finalist_trials=finalists
-    ) as display:
-        result = run_experiment(experiment, on_trial=display.on_trial, llms=llms)
+    with RunDisplay(console, usage=_usage_of(*llms), total=total) as display:
+        result = run_experiment(experiment, on_progress=display.update, llms=llms)
         display.update(Progress("done", total, total, None, *_usage_of(*llms)()))
     wall = time.perf_counter() - started
     if args.json:
@@ -146,20 +143,6 @@ def handle(args: argparse.Namespace) -> int:
     else:
         print_result(Console(), result, wall)
     return 0
-
-
-def _finalist_trials(experiment: Experiment) -> float | None:
-    """The final scoring in trials' worth of cases: the finalists and the seed on the
-    validation split, seed and best on the test split, against one trial's batches."""
-    from autotune.bench import load_benchmark
-
-    try:
-        bench = load_benchmark(experiment.path(experiment.benchmark))
-    except AutotuneError:
-        return None  # run_experiment will say what is wrong
-    s = experiment.search
-    cases = (s.n_validate + 1) * len(bench.split("validation")) + 2 * len(bench.split("test"))
-    return cases / (s.minibatch_size * s.n_minibatches)
 
 
 def _usage_of(*llms: BaseLLM) -> Callable[[], tuple[int, int]]:
@@ -200,18 +183,18 @@ def print_result(console: Console, result: OptimizationResult, wall_s: float) ->
             f"gain on test: {held.gain * 100:+.1f} points, 95% CI "
             f"[{held.gain_ci_low * 100:+.1f}, {held.gain_ci_high * 100:+.1f}] ({verdict})"
         )
-    trials = ", ".join(f"{k.lower()} {v}" for k, v in sorted(result.trials.items()))
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(result.candidates.items()))
     usage = result.usage
     console.print(
-        f"trials: {trials}; rejected proposals: {result.rejected_proposals}; "
+        f"candidates: {counts}; rejected Meta-LLM edits: {result.rejected_proposals}; "
         f"model calls: {usage.get('calls', 0)} (+{usage.get('cached_calls', 0)} cached); "
         f"time: {wall_s:.0f}s"
     )
     if result.stopped_by:
-        console.print(f"stopped early: {result.stopped_by} budget reached (all trials kept)")
+        console.print(f"stopped early: {result.stopped_by} budget reached (all candidates kept)")
+    number = result.best_candidate
     console.print(
-        "[bold]best prompt[/]"
-        + (f" (trial {result.best_trial})" if result.best_trial is not None else " (the seed)")
+        "[bold]best prompt[/]" + (f" (candidate {number})" if number is not None else " (the seed)")
     )
     console.print(result.best_prompt.system or "(empty system text)", markup=False)
     if result.best_prompt.demos:
@@ -220,6 +203,14 @@ def print_result(console: Console, result: OptimizationResult, wall_s: float) ->
             f"answer strategy {result.best_prompt.answer_strategy}, "
             f"instruction in the {result.best_prompt.instruction_position} message"
         )
+    if result.contributions:
+        shown = ", ".join(
+            f"{c.part} {c.contribution * 100:+.1f} ({'kept' if c.kept else 'dropped'})"
+            for c in result.contributions
+        )
+        console.print(f"ablation on validation (points each part is worth): {shown}")
+    if result.unscored:
+        console.print(f"final budget reached; not scored: {', '.join(result.unscored)}")
     if result.prompt_path:
         console.print(f"written to {result.prompt_path}")
     if result.registry_uri:

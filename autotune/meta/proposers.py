@@ -12,7 +12,7 @@ import abc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from autotune.errors import BudgetExceeded, LLMError
+from autotune.errors import BudgetExceeded, FatalLLMError, LLMError
 from autotune.evaluate.results import CaseResult
 from autotune.llm.base import BaseLLM
 from autotune.llm.types import Message, SamplingParams
@@ -85,8 +85,8 @@ class BaseProposer(abc.ABC):
         proposal.calls += 1
         try:
             return self.meta_llm.execute([Message("user", text)], params).text
-        except BudgetExceeded:
-            raise
+        except (BudgetExceeded, FatalLLMError):
+            raise  # a wrong key or URL is not a bad proposal: it stops the command
         except (LLMError, OSError, ValueError) as exc:
             proposal.rejected = f"meta-LLM call failed: {exc}"
             return ""

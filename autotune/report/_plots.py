@@ -15,7 +15,12 @@ from typing import Any
 
 from autotune.report._report_data import ReportData, ReportRow
 
-_STATE_COLOURS = {"COMPLETE": "#1f77b4", "PRUNED": "#ff7f0e", "FAIL": "#d62728"}
+_STATE_COLOURS = {
+    "accepted": "#1f77b4",
+    "rejected": "#ff7f0e",
+    "pruned": "#ff7f0e",
+    "failed": "#d62728",
+}
 
 
 def _go() -> Any:
@@ -44,7 +49,7 @@ def best_so_far(rows: list[ReportRow]) -> tuple[list[int], list[float]]:
     ys: list[float] = []
     best = -math.inf
     for row in sorted(rows, key=lambda r: r.number or 0):
-        if row.score is None or row.state not in ("COMPLETE", "FINISHED"):
+        if row.score is None or row.state not in ("accepted", "FINISHED"):
             continue
         best = max(best, row.score)
         xs.append(row.number or 0)
@@ -79,9 +84,9 @@ def score_figure(data: ReportData) -> Any:
     xs, ys = best_so_far(data.rows)
     fig.add_scatter(x=xs, y=ys, mode="lines", name="best so far", line={"shape": "hv"})
     numbers = [row.number or 0 for row in data.rows]
-    # Trials are whole numbers: ticks at integers only, never 0.5.
+    # Candidates are whole numbers: ticks at integers only, never 0.5.
     fig.update_xaxes(tickformat="d", dtick=max(1, math.ceil((max(numbers, default=0) + 1) / 15)))
-    return _layout(fig, "Score of each trial", "trial", "score")
+    return _layout(fig, "Search score of each candidate", "candidate", "score")
 
 
 def heatmap_figure(data: ReportData) -> Any | None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from autotune.evaluate.stats import bootstrap_mean_ci
 from autotune.prompt import Prompt
 from autotune.report._mlflow_read import ArtifactReader, child_runs, runs_tagged
+from autotune.search.reader import CANDIDATE_KIND, KIND_TAG, NUMBER_TAG, SCORE_METRIC, STATE_TAG
 from autotune.tracking._records import prompt_markdown
 
 if TYPE_CHECKING:
@@ -108,15 +109,15 @@ def _add_usage(row: ReportRow, metrics: Mapping[str, float]) -> ReportRow:
 
 def _trial_row(run: Run, reader: ArtifactReader) -> ReportRow:
     tags, metrics = run.data.tags, run.data.metrics
-    number = int(tags.get("autotune.trial", "-1"))
-    score = metrics.get("train_score", metrics.get("train_score_step"))
+    number = int(tags.get(NUMBER_TAG, "-1"))
+    score = metrics.get(SCORE_METRIC)
     run_id = run.info.run_id
     case_scores = _case_scores(reader.table(run, "cases.json"))
     row = ReportRow(
-        label=f"trial {number}",
+        label=f"candidate {number}",
         run_id=run_id,
         number=number,
-        state=tags.get("autotune.state", run.info.status),
+        state=tags.get(STATE_TAG, run.info.status),
         score=score,
         ci=case_ci(case_scores) if score is not None else None,
         params=dict(run.data.params),
@@ -166,7 +167,7 @@ def study_from_mlflow(client: MlflowClient, parent: Run) -> ReportData:
     """A study's parent run and its trial runs."""
     name = parent.data.tags.get("autotune.study", parent.info.run_name or parent.info.run_id)
     children = [
-        run for run in child_runs(client, parent) if run.data.tags.get("autotune.kind") == "trial"
+        run for run in child_runs(client, parent) if run.data.tags.get(KIND_TAG) == CANDIDATE_KIND
     ]
     with ArtifactReader(client) as reader:
         rows = sorted((_trial_row(run, reader) for run in children), key=lambda r: r.number or 0)
@@ -177,12 +178,12 @@ def study_from_mlflow(client: MlflowClient, parent: Run) -> ReportData:
             seed_text = reader.text(parent, "seed_prompt.md") or ""
             seed = prompt_markdown(Prompt(system=seed_text.strip(), name="seed"))
         best = _prompt_text(reader, parent, "best_prompt.json")
-    best_trial = summary.get("best_trial") if isinstance(summary, dict) else None
-    data.facts["trials"] = str(len(rows))
+    best_number = summary.get("best_candidate") if isinstance(summary, dict) else None
+    data.facts["candidates"] = str(len(rows))
     data.study_name = name
     data.before = ("seed prompt", seed)
     if best:
-        label = "best prompt" + (f" (trial {best_trial})" if best_trial is not None else "")
+        label = "best prompt" + (f" (candidate {best_number})" if best_number is not None else "")
         data.after = (label, best)
     return data
 

@@ -1,8 +1,7 @@
 """Everything the report reads from an Optuna study, in one place.
 
-The search stores its population in the study (trials, their params, user attributes
-such as the instruction pool); these are the only lines of the report that know how.
-When the search offers a public study reader, this module is what changes.
+Candidates are read through the search's public reader
+(:func:`autotune.search.reader.record_of`); Optuna's own plots take the study itself.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autotune.errors import ConfigError
-from autotune.prompt import Prompt
 from autotune.report._report_data import ReportData, ReportRow
 from autotune.tracking._records import prompt_markdown
 
@@ -20,7 +18,6 @@ if TYPE_CHECKING:
     import optuna
 
 DEFAULT_OPTUNA_FILE = Path("mlruns") / "optuna.db"
-PARENT_RUN_ATTR = "mlflow_parent_run_id"
 _SQLITE = "sqlite:///"
 
 
@@ -52,36 +49,34 @@ def load_study(name: str, storage: str | None) -> optuna.Study | None:
 
 def parent_run_id(study: optuna.Study) -> str | None:
     """The MLflow parent run the study logged to, if any."""
-    found = study.user_attrs.get(PARENT_RUN_ATTR)
-    return str(found) if found else None
+    from autotune.search.reader import record_of
 
-
-def _slot_text(study: optuna.Study, params: dict[str, Any]) -> str:
-    entry = study.user_attrs.get(f"pool_slot_{params.get('instruction', '')}")
-    instruction = entry.get("instruction", "") if isinstance(entry, dict) else ""
-    return prompt_markdown(
-        Prompt(system=str(instruction), name=f"slot {params.get('instruction')}")
-    )
+    return record_of(study).parent_run_id()
 
 
 def study_from_optuna(study: optuna.Study) -> ReportData:
-    """A study without MLflow runs: trial values, states, parameters and instructions."""
+    """A study without MLflow runs: candidates' scores, states, parts and prompts."""
+    from autotune.search.reader import readable_params, record_of
+
+    record = record_of(study)
     rows = [
         ReportRow(
-            label=f"trial {trial.number}",
-            number=trial.number,
-            state=trial.state.name,
-            score=trial.value,
-            params={key: str(value) for key, value in trial.params.items()},
-            prompt=_slot_text(study, trial.params),
+            label=f"candidate {row.candidate.number}",
+            number=row.candidate.number,
+            state=row.candidate.status,
+            score=row.candidate.value,
+            params={key: str(value) for key, value in readable_params(row.candidate).items()},
+            prompt=prompt_markdown(
+                row.candidate.parts.to_prompt(f"candidate {row.candidate.number}")
+            ),
         )
-        for trial in study.get_trials(deepcopy=False)
+        for row in record.candidates
     ]
-    data = ReportData("study", f"Study {study.study_name}", {"trials": str(len(rows))}, rows)
-    seed = next((row for row in rows if row.params.get("instruction") == "0"), None)
-    best = data.best()
+    data = ReportData("study", f"Study {record.name}", {"candidates": str(len(rows))}, rows)
+    seed = record.seed()
     if seed is not None:
-        data.before = ("seed prompt", seed.prompt)
+        data.before = ("seed prompt", prompt_markdown(seed.parts.to_prompt("seed")))
+    best = next((row for row in rows if row.number == record.best_number()), None)
     if best is not None:
         data.after = (f"best prompt ({best.label})", best.prompt)
     return data

@@ -1,90 +1,185 @@
-"""After the search: pick the best candidate on validation, then test it once.
+"""After the search: finalists on validation, ablation of the winner, the test split once.
 
-The test split is touched here and nowhere else: only the validation winner and the
-seed prompt are scored on it, so the reported gain is an honest held-out number.
+* Finalists are the best few accepted candidates by their search score (training
+  cases); the validation split chooses among them and the seed. Choosing among a few
+  by validation, not among all candidates, keeps a 50-case validation split from
+  inflating the winner; the seed keeps the title unless a finalist scores higher (a
+  tie is no evidence of a gain), while among finalists ties go to the shorter prompt.
+* Ablation: every part of the winner is removed in turn and kept only if its removal
+  lowers the validation score (ties go to the shorter prompt), so no junk section
+  survives into a winner; each part's contribution is reported.
+* The test split is touched here and nowhere else: only the winner and the seed are
+  scored on it, once, so the reported gain is an honest held-out number.
+
+The phase has its own budget, spent so that the test split is always scored: a
+finalist or an ablation step that would leave too few calls for the test split is
+skipped and listed as unscored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
-import optuna
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from autotune.bench.case import Case
-from autotune.evaluate.results import EvalResult
+from autotune.errors import BudgetExceeded
+from autotune.evaluate.results import EvalResult, UnusableResult, paired_scored
 from autotune.evaluate.stats import paired_bootstrap_diff_ci
-from autotune.prompt import Prompt
-from autotune.search._trial import TrialRunner
-from autotune.search.result import HeldOut
+from autotune.search.candidate import Candidate
+from autotune.search.events import Phase
+from autotune.search.operators.structural import without
+from autotune.search.parts import PromptParts
+from autotune.search.result import Contribution, Finalist, HeldOut
+
+Score = Callable[[PromptParts, Sequence[Case]], EvalResult]
+ABLATION_ORDER = ("examples", "steps", "persona", "context", "format", "demos", "framing")
+_TIE = 1e-9
 
 
 @dataclass
-class Finalist:
-    """A candidate scored on the validation split."""
+class Scored:
+    """A prompt with its validation result."""
 
-    prompt: Prompt
-    trial: int | None
-    train_score: float
+    parts: PromptParts
+    number: int | None
     validation: EvalResult
+    search: float | None = None
+
+    def tokens(self) -> float:
+        rows = [row for row in self.validation.rows if row.error is None]
+        return sum(row.prompt_tokens for row in rows) / len(rows) if rows else 0.0
 
 
-def top_trials(study: optuna.Study, runner: TrialRunner, k: int) -> list[tuple[int, Prompt, float]]:
-    """The ``k`` best completed trials as (number, prompt, train score), one per prompt."""
-    completed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    ranked = sorted(completed, key=lambda t: (-(t.value or 0.0), t.number))
-    chosen: list[tuple[int, Prompt, float]] = []
-    seen: set[str] = set()
-    for trial in ranked:
-        entry = runner.space.pool.get(int(trial.params["instruction"]))
-        if entry is None:
-            continue
-        prompt = prompt_of(runner, trial, entry.instruction)
-        if prompt.fingerprint() in seen:
-            continue
-        seen.add(prompt.fingerprint())
-        chosen.append((trial.number, prompt, float(trial.value or 0.0)))
-        if len(chosen) == k:
-            break
-    return chosen
+@dataclass
+class FinalOutcome:
+    """What the final phase found."""
+
+    seed: Scored
+    winner: Scored
+    finalists: list[Finalist] = field(default_factory=list)
+    contributions: list[Contribution] = field(default_factory=list)
+    held_out: HeldOut | None = None
+    unscored: list[str] = field(default_factory=list)
 
 
-def prompt_of(runner: TrialRunner, trial: optuna.trial.FrozenTrial, instruction: str) -> Prompt:
-    """The prompt a finished trial scored, with the temperature it used."""
-    prompt = runner.space.prompt_for(trial.params, instruction, trial.user_attrs)
-    return prompt.with_(temperature=float(trial.params.get("temperature", 0.0)))
+@dataclass
+class FinalPhase:
+    """Runs the final phase with ``score`` (which carries the phase's own budget)."""
+
+    score: Score
+    n_finalists: int
+    ablate: bool
+    calls_left: Callable[[], float] = lambda: float("inf")
+    bootstrap_seed: int = 0
+    on_phase: Callable[[Phase, int, int], None] = lambda phase, done, total: None
+    _exhausted: bool = False
+    _reserve: int = 0
+
+    def run(
+        self,
+        seed: PromptParts,
+        ranked: Sequence[Candidate],
+        validation: Sequence[Case],
+        test: Sequence[Case],
+    ) -> FinalOutcome:
+        self._reserve = 2 * len(test)  # the test split is scored whatever else is skipped
+        outcome = self._select(seed, ranked, validation)
+        if self.ablate and outcome.winner.number is not None:
+            self._ablate(outcome, seed, validation)
+        self._reserve = 0
+        if test:
+            self._held_out(outcome, test)
+        return outcome
+
+    def _try(
+        self, outcome: FinalOutcome, what: str, parts: PromptParts, cases: Sequence[Case]
+    ) -> EvalResult | None:
+        """Score, or note ``what`` as unscored when the budget cannot cover it."""
+        if not self._exhausted and self.calls_left() >= len(cases) + self._reserve:
+            try:
+                return self.score(parts, cases)
+            except BudgetExceeded:
+                self._exhausted = True
+            except UnusableResult as exc:
+                if what.startswith("test split"):
+                    raise  # no honest held-out number without the test split
+                outcome.unscored.append(f"{what} ({exc.reason})")
+                return None
+        outcome.unscored.append(what)
+        return None
+
+    def _select(
+        self, seed: PromptParts, ranked: Sequence[Candidate], validation: Sequence[Case]
+    ) -> FinalOutcome:
+        seed_result = self.score(seed, validation)  # without it nothing can be reported
+        outcome = FinalOutcome(Scored(seed, None, seed_result), Scored(seed, None, seed_result))
+        finalists = [c for c in ranked if c.parts.fingerprint() != seed.fingerprint()]
+        finalists = finalists[: self.n_finalists]
+        outcome.finalists.append(Finalist(None, seed_result.mean, None, outcome.seed.tokens()))
+        for done, candidate in enumerate(finalists, start=1):
+            self.on_phase("finalists", done - 1, len(finalists))
+            result = self._try(
+                outcome, f"finalist #{candidate.number}", candidate.parts, validation
+            )
+            if result is None:
+                continue
+            scored = Scored(candidate.parts, candidate.number, result, candidate.value)
+            outcome.finalists.append(
+                Finalist(candidate.number, result.mean, candidate.value, scored.tokens())
+            )
+            if _better(scored, outcome.winner):
+                outcome.winner = scored
+        if outcome.winner.validation.mean <= seed_result.mean + _TIE:
+            outcome.winner = outcome.seed  # a change must beat the seed to replace it
+        return outcome
+
+    def _ablate(self, outcome: FinalOutcome, seed: PromptParts, validation: Sequence[Case]) -> None:
+        """Greedy backward elimination of the winner's parts on validation."""
+        current = outcome.winner
+        parts = [p for p in ABLATION_ORDER if _removable(current.parts, p, seed)]
+        for done, part in enumerate(parts):
+            self.on_phase("ablation", done, len(parts))
+            reduced = _remove(current.parts, part, seed)
+            result = self._try(outcome, f"ablation of {part}", reduced, validation)
+            if result is None:
+                continue
+            kept = result.mean < current.validation.mean - _TIE
+            outcome.contributions.append(
+                Contribution(part, current.validation.mean, result.mean, kept)
+            )
+            if not kept:
+                current = Scored(reduced, current.number, result, current.search)
+        outcome.winner = current
+
+    def _held_out(self, outcome: FinalOutcome, test: Sequence[Case]) -> None:
+        self.on_phase("held-out", 0, 2)
+        seed_result = self._try(outcome, "test split (seed)", outcome.seed.parts, test)
+        same = outcome.winner.parts.fingerprint() == outcome.seed.parts.fingerprint()
+        best_result = seed_result
+        if not same and seed_result is not None:
+            self.on_phase("held-out", 1, 2)
+            best_result = self._try(outcome, "test split (winner)", outcome.winner.parts, test)
+        if seed_result is None or best_result is None:
+            return
+        best, base = paired_scored(best_result, seed_result)
+        gain, low, high = paired_bootstrap_diff_ci(best, base, seed=self.bootstrap_seed)
+        outcome.held_out = HeldOut(seed_result, best_result, gain, low, high)
 
 
-def score(runner: TrialRunner, prompt: Prompt, cases: Sequence[Case]) -> EvalResult:
-    """Score a prompt at the temperature it was tuned with."""
-    return runner.evaluator(prompt.temperature or 0.0).evaluate(prompt, cases)
+def _better(challenger: Scored, holder: Scored) -> bool:
+    """Higher validation score; on a tie, fewer prompt tokens."""
+    a, b = challenger.validation.mean, holder.validation.mean
+    return a > b + _TIE or (abs(a - b) <= _TIE and challenger.tokens() < holder.tokens())
 
 
-def select_best(
-    runner: TrialRunner, study: optuna.Study, validation: Sequence[Case], k: int
-) -> tuple[Finalist, Finalist]:
-    """(seed, winner) on the validation split; the seed wins ties and empty searches."""
-    seed_prompt = runner.space.seed_prompt
-    seed = Finalist(seed_prompt, None, 0.0, score(runner, seed_prompt, validation))
-    best = seed
-    for number, prompt, train_score in top_trials(study, runner, k):
-        if prompt.fingerprint() == seed_prompt.fingerprint():
-            continue
-        finalist = Finalist(prompt, number, train_score, score(runner, prompt, validation))
-        if finalist.validation.mean > best.validation.mean:
-            best = finalist
-    return seed, best
+def _removable(parts: PromptParts, part: str, seed: PromptParts) -> bool:
+    if part == "framing":
+        return parts.user_template != seed.user_template
+    return part in parts.present()
 
 
-def held_out(
-    runner: TrialRunner, seed: Prompt, best: Prompt, test: Sequence[Case], seed_value: int
-) -> HeldOut:
-    """Seed and best on the test split with the paired bootstrap CI of the gain."""
-    seed_result = score(runner, seed, test)
-    # When the seed wins validation, its test rows are the best's: score once.
-    same = best.fingerprint() == seed.fingerprint()
-    best_result = seed_result if same else score(runner, best, test)
-    gain, low, high = paired_bootstrap_diff_ci(
-        best_result.scores(), seed_result.scores(), seed=seed_value
-    )
-    return HeldOut(seed_result, best_result, gain, low, high)
+def _remove(parts: PromptParts, part: str, seed: PromptParts) -> PromptParts:
+    """``parts`` without ``part`` (for the framing: back to the seed's framing)."""
+    if part == "framing":
+        return parts.with_(user_template=seed.user_template)
+    return without(parts, part)

@@ -1,52 +1,51 @@
 """The optimizer facade: :class:`PromptOptimizer`.
 
-Draft, Generate, Test, Refine as a search. The seed prompt is trial 0; the Prompt
-Generator drafts the first instructions; an Optuna study chooses the instruction slot,
-the demos, where the instruction sits, the answer strategy and the temperature;
-candidates are scored on fixed mini-batches of the training split (a pruner stops
-hopeless ones); empty slots are filled by the Critic and Refiner from the best trial's
-failures. The best few trials get a full validation score; only the winner and the
-seed ever see the test split.
+Draft, Generate, Test, Refine as a search. The seed prompt is the first candidate; a
+searcher (evolution by default, or TPE) proposes the next ones and the Meta-LLM writes
+their new sections from the failures it is shown; each candidate is scored on training
+cases and recorded as a trial of an Optuna study. Then a few finalists meet the seed on
+the validation split, the winner's parts are ablated so no junk survives, and only the
+winner and the seed ever see the test split.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
-from typing import TypeVar
 
 import optuna
 
 from autotune.bench.benchmark import Benchmark
 from autotune.bench.case import Case
-from autotune.errors import BudgetExceeded, ConfigError
+from autotune.errors import ConfigError
+from autotune.evaluate.evaluator import Evaluator
+from autotune.evaluate.results import DEFAULT_POLICY, EvalResult
 from autotune.llm.accounting import Budget, MeteredLLM, UsageMeter
 from autotune.llm.base import BaseLLM
-from autotune.meta.brief import brief_from_benchmark
-from autotune.meta.proposers import BaseProposer, GeneratorProposer, Proposal, RefinerProposer
+from autotune.llm.types import SamplingParams
 from autotune.metrics.base import MetricSet
 from autotune.prompt import Prompt
-from autotune.search import _final
-from autotune.search._study import (
-    WORKER_ATTR,
-    count_states,
-    finished_trials,
-    open_study,
-    worker_id,
-)
-from autotune.search._tracking import log_proposal, log_result, log_trial
-from autotune.search._trial import SEED_ATTR, SearchSpace, TrialOutcome, TrialRunner
-from autotune.search.demos import draw_demo_sets, split_train
-from autotune.search.pool import InstructionPool, PoolEntry
+from autotune.search import _final, _record
+from autotune.search._build import build_searcher, build_space
+from autotune.search._driver import Evaluate, SearchLoop, load_population
+from autotune.search._record import PARENT_RUN_ATTR
+from autotune.search._study import IN_MEMORY, open_study
+from autotune.search._tracking import log_result
+from autotune.search.candidate import Candidate
+from autotune.search.events import Phase, Progress, ProgressCallback
+from autotune.search.fingerprint import FINGERPRINT_ATTR, check_fingerprint, study_fingerprint
+from autotune.search.parts import PromptParts
+from autotune.search.population import Population
 from autotune.search.result import OptimizationResult
-from autotune.search.settings import SearchSettings
+from autotune.search.settings import BudgetSettings, SearchSettings
 from autotune.tracking.base import NullTracker, TrackedRun, Tracker
 
-REJECTED_ATTR = "rejected_proposals"
-ProposerT = TypeVar("ProposerT", bound=BaseProposer)
-PARENT_RUN_ATTR = "mlflow_parent_run_id"
+# Settings that only shape what comes next (proposals, the final phase): a resumed study
+# stays consistent when they change. Everything else changes the candidates' cases or
+# the searcher's value space.
+RESUMABLE_SETTINGS = ("n_validate", "ablate", "meta_temperature", "meta_max_tokens")
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -56,14 +55,19 @@ class PromptOptimizer:
 
     Args:
         task_llm: The model the prompt is for.
-        meta_llm: The model that writes, critiques and refines prompts (may be the same).
-        settings: The search space and schedule.
-        budget: Limits of the search phase (calls, tokens, dollars, wall time); the
-            final validation and test scoring is outside it.
-        tracker: Where trials are logged; :class:`NullTracker` when omitted.
-        storage: Optuna storage URL; SQLite under ``mlruns/`` by default.
+        meta_llm: The model that writes and edits prompts (may be the same).
+        settings: The searcher and its settings.
+        budget: Limits of the search phase (calls, tokens, dollars, wall time).
+        final_budget: Model calls of the final phase (finalists, ablation, test);
+            default ``BudgetSettings().final_calls_factor`` times the validation plus
+            test cases.
+        tracker: Where candidates are logged; :class:`NullTracker` when omitted.
+        storage: Optuna storage URL; ``None`` keeps the study in memory (private to
+            this call); the CLI passes SQLite under ``mlruns/``.
         study_name: The study's name; an existing study of that name is resumed.
-        on_trial: Called after each trial with its number and outcome (progress display).
+        on_progress: Called with a :class:`Progress` event at each step.
+        force_resume: Resume a study whose seed prompt or models changed (``--force``);
+            any other change of the study's configuration stops with one line.
     """
 
     def __init__(
@@ -73,20 +77,27 @@ class PromptOptimizer:
         *,
         settings: SearchSettings | None = None,
         budget: Budget | None = None,
+        final_budget: int | None = None,
         tracker: Tracker | None = None,
         storage: str | None = None,
         study_name: str = "autotune",
-        on_trial: Callable[[int, TrialOutcome], None] | None = None,
+        on_progress: ProgressCallback | None = None,
+        force_resume: bool = False,
     ) -> None:
         self.settings = settings or SearchSettings()
         self.meter = UsageMeter()
-        self._task_free = MeteredLLM(task_llm, self.meter)
+        self.final_meter = UsageMeter()
+        self._task_raw = task_llm
         self.task_llm = MeteredLLM(task_llm, self.meter, budget)
         self.meta_llm = MeteredLLM(meta_llm, self.meter, budget)
+        self.final_budget = final_budget
         self.tracker = tracker or NullTracker()
-        self.storage = storage
+        self.storage = storage or IN_MEMORY
         self.study_name = study_name
-        self.on_trial = on_trial
+        self.on_progress = on_progress
+        self.force_resume = force_resume
+        self._started = time.perf_counter()
+        self._final_limit = 0
 
     def compile(
         self,
@@ -111,7 +122,7 @@ class PromptOptimizer:
         return self.optimize(benchmark, program).best_prompt
 
     def optimize(self, benchmark: Benchmark, seed_prompt: Prompt) -> OptimizationResult:
-        """Run (or resume) the study and score the winner on the held-out test split."""
+        """Run (or resume) the study; a finished study is reported, not run again."""
         train, validation = benchmark.split("train"), benchmark.split("validation")
         if not train or not validation:
             raise ConfigError(
@@ -119,42 +130,138 @@ class PromptOptimizer:
                 file=benchmark.source or None,
                 field="split",
             )
+        self._started = time.perf_counter()
         study = open_study(self.study_name, self.storage, self.settings)
-        runner = self._runner(benchmark, seed_prompt, train, study)
+        self._check_fingerprint(study, benchmark, seed_prompt)
+        population = load_population(study)
+        finished = _record.load_final(study, seed_prompt, self.settings.n_trials)
+        if finished is not None:
+            return finished
+        space = build_space(benchmark, seed_prompt, self.settings)
+        searcher = build_searcher(self.settings, space, study, self.meta_llm)
         with self._parent_run(study, benchmark, seed_prompt) as parent:
-            stopped_by = self._search(study, runner, parent)
-            result = self._finish(study, runner, benchmark, seed_prompt, parent.run_id)
+            loop = SearchLoop(
+                study,
+                searcher,
+                self._evaluate_candidate(benchmark.metrics),
+                self.settings.n_trials,
+                self.tracker,
+                parent,
+                self.meter,
+                self._emit,
+            )
+            stopped_by = loop.run(population)
+            result = self._finish(population, benchmark, seed_prompt, parent.run_id)
             result.stopped_by = stopped_by
+            _record.save_final(study, result)
             log_result(parent, result)
+        self._emit(Progress("done", 1, 1))
         return result
 
-    def _runner(
-        self, benchmark: Benchmark, seed_prompt: Prompt, train: Sequence[Case], study: optuna.Study
-    ) -> TrialRunner:
-        s = self.settings
-        demo_pool, score_pool = split_train(train, s.seed)
-        batches = [
-            tuple(score_pool[i * s.minibatch_size : (i + 1) * s.minibatch_size])
-            for i in range(s.n_minibatches)
-        ]
-        batches = [batch for batch in batches if batch] or [tuple(score_pool)]
-        space = SearchSpace(
-            settings=s,
-            seed_prompt=seed_prompt,
-            pool=InstructionPool(study, s.pool_size),
-            demo_sets=draw_demo_sets(
-                demo_pool, n_sets=s.n_demo_sets, size=max(s.demo_counts), seed=s.seed
-            ),
-            batches=batches,
-        )
-        brief = brief_from_benchmark(benchmark, demo_pool)
-        refiner = self._proposer(RefinerProposer)
-        return TrialRunner(space, self.task_llm, benchmark.metrics, refiner, brief)
+    def _check_fingerprint(
+        self, study: optuna.Study, benchmark: Benchmark, seed_prompt: Prompt
+    ) -> None:
+        """A study is its configuration: resuming it with another one is refused."""
+        current = study_fingerprint(
+            benchmark, seed_prompt, self.task_llm.name, self.meta_llm.name,
+            self.settings.model_dump(),
+        )  # fmt: skip
+        stored = study.user_attrs.get(FINGERPRINT_ATTR)
+        if stored is None and not study.get_trials(deepcopy=False):
+            study.set_user_attr(FINGERPRINT_ATTR, current.to_dict())
+            return
+        check_fingerprint(
+            stored, current, study=self.study_name, force=self.force_resume,
+            safe_settings=RESUMABLE_SETTINGS,
+        )  # fmt: skip
 
-    def _proposer(self, kind: type[ProposerT]) -> ProposerT:
+    def _evaluator(self, llm: BaseLLM, metrics: MetricSet, temperature: float) -> Evaluator:
         s = self.settings
-        return kind(
-            self.meta_llm, temperature=s.meta_temperature, max_tokens=s.meta_max_tokens, seed=s.seed
+        params = SamplingParams(temperature=temperature, max_tokens=s.max_tokens, seed=s.seed)
+        return Evaluator(
+            llm, metrics, params=params, concurrency=s.concurrency, error_policy=DEFAULT_POLICY
+        )
+
+    def _evaluate_candidate(self, metrics: MetricSet) -> Evaluate:
+        def evaluate(candidate: Candidate, cases: Sequence[Case]) -> EvalResult:
+            evaluator = self._evaluator(self.task_llm, metrics, candidate.parts.temperature)
+            return evaluator.evaluate(candidate.parts.to_prompt(), cases)
+
+        return evaluate
+
+    def _finish(
+        self,
+        population: Population,
+        benchmark: Benchmark,
+        seed_prompt: Prompt,
+        parent_run_id: str,
+    ) -> OptimizationResult:
+        validation, test = benchmark.split("validation"), benchmark.split("test")
+        limit = self.final_budget or round(
+            BudgetSettings().final_calls_factor * (len(validation) + len(test))
+        )
+        steps = 1 + min(self.settings.n_validate, len(population.ranked()))
+        steps += len(_final.ABLATION_ORDER) if self.settings.ablate else 0
+        self._final_limit = min(limit, steps * len(validation) + 2 * len(test))
+        final_llm = MeteredLLM(self._task_raw, self.final_meter, Budget(max_calls=limit))
+
+        def score(parts: PromptParts, cases: Sequence[Case]) -> EvalResult:
+            evaluator = self._evaluator(final_llm, benchmark.metrics, parts.temperature)
+            return evaluator.evaluate(parts.to_prompt(), cases)
+
+        phase = _final.FinalPhase(
+            score,
+            self.settings.n_validate,
+            self.settings.ablate,
+            calls_left=lambda: limit - self.final_meter.snapshot().calls,
+            bootstrap_seed=self.settings.seed,
+            on_phase=self._phase,
+        )
+        seed_parts = PromptParts.from_prompt(seed_prompt)
+        outcome = phase.run(seed_parts, population.ranked(), validation, test)
+        return _record.result_of(
+            self.study_name,
+            self.settings.searcher,
+            seed_prompt,
+            outcome,
+            population,
+            self._usage(),
+            parent_run_id,
+        )
+
+    def _usage(self) -> dict[str, float]:
+        search, final = asdict(self.meter.snapshot()), asdict(self.final_meter.snapshot())
+        usage = {key: search[key] + final[key] for key in search if key != "wall_s"}
+        usage["final_calls"] = final["calls"]
+        usage["wall_s"] = time.perf_counter() - self._started
+        return usage
+
+    def _phase(self, phase: Phase, done: int, total: int) -> None:
+        """A final-phase step; time left from the seconds per call seen so far and the
+        calls the phase may still make (at most: ablation often stops early)."""
+        usage, final = self.meter.snapshot(), self.final_meter.snapshot()
+        calls = usage.calls + final.calls
+        pace = (time.perf_counter() - self._started) / calls if calls else None
+        left = None if pace is None else pace * max(0, self._final_limit - final.calls)
+        self._emit(Progress(phase, done, total, eta_s=left))
+
+    def _emit(self, event: Progress) -> None:
+        if self.on_progress is None:
+            return
+        usage = self.meter.snapshot()
+        final = self.final_meter.snapshot()
+        self.on_progress(
+            Progress(
+                phase=event.phase,
+                done=event.done,
+                total=event.total,
+                best=event.best,
+                calls=usage.calls + final.calls,
+                tokens=usage.tokens + final.tokens,
+                elapsed_s=time.perf_counter() - self._started,
+                eta_s=event.eta_s,
+                note=event.note,
+            )
         )
 
     @contextlib.contextmanager
@@ -177,102 +284,3 @@ class PromptOptimizer:
                 parent.log_params(params)
                 parent.log_text(seed_prompt.system, "seed_prompt.md")
             yield parent
-
-    def _search(self, study: optuna.Study, runner: TrialRunner, parent: TrackedRun) -> str | None:
-        """Generate, then run trials until ``n_trials`` are finished or a budget stops it."""
-        try:
-            self._seed_pool(study, runner, parent)
-            if not study.get_trials(deepcopy=False):
-                study.enqueue_trial(runner.space.seed_params(), user_attrs={SEED_ATTR: True})
-            while finished_trials(study) < self.settings.n_trials:
-                self._one_trial(study, runner, parent)
-        except BudgetExceeded as exc:
-            return exc.resource
-        return None
-
-    def _seed_pool(self, study: optuna.Study, runner: TrialRunner, parent: TrackedRun) -> None:
-        """Slot 0 is the seed; slots 1..n_generated come from the Prompt Generator."""
-        pool, seed = runner.space.pool, runner.space.seed_prompt
-        if pool.get(0) is None:
-            pool.put(PoolEntry(slot=0, instruction=seed.system, origin="seed"))
-        generator = self._proposer(GeneratorProposer)
-        last = min(self.settings.n_generated, pool.capacity - 1)
-        for slot in range(1, last + 1):
-            if pool.get(slot) is not None or study.user_attrs.get(f"generated_{slot}"):
-                continue
-            proposal = generator.propose(runner.brief, seed.system, [], sample_index=slot)
-            study.set_user_attr(f"generated_{slot}", True)
-            self._record_proposal(study, parent, proposal, slot)
-            if proposal.instruction is not None:
-                pool.put(PoolEntry(slot=slot, instruction=proposal.instruction, origin="generator"))
-
-    def _record_proposal(
-        self, study: optuna.Study, parent: TrackedRun, proposal: Proposal, slot: int
-    ) -> None:
-        if not proposal.ok:
-            study.set_user_attr(REJECTED_ATTR, int(study.user_attrs.get(REJECTED_ATTR, 0)) + 1)
-        log_proposal(parent, proposal, slot)
-
-    def _one_trial(self, study: optuna.Study, runner: TrialRunner, parent: TrackedRun) -> None:
-        trial = study.ask()
-        trial.set_user_attr(WORKER_ATTR, worker_id())
-        before = self.meter.snapshot()
-        started = time.perf_counter()
-        tags = {"autotune.kind": "trial", "autotune.trial": str(trial.number)}
-        with self.tracker.start_run(
-            f"trial-{trial.number}", parent=parent.run_id, tags=tags
-        ) as run:
-            try:
-                outcome = runner.run(trial, study)
-            except BudgetExceeded:
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)
-                run.set_tags({"autotune.state": "STOPPED_BY_BUDGET"})
-                raise
-            if outcome.proposal is not None:
-                slot = int(trial.params["instruction"])
-                self._record_proposal(study, parent, outcome.proposal, slot)
-            usage = _usage_delta(before, self.meter, started)
-            log_trial(run, trial.number, trial.params, outcome, usage)
-        if outcome.state == optuna.trial.TrialState.COMPLETE:
-            study.tell(trial, outcome.value)
-        else:
-            study.tell(trial, state=outcome.state)
-        if self.on_trial is not None:
-            self.on_trial(trial.number, outcome)
-
-    def _finish(
-        self,
-        study: optuna.Study,
-        runner: TrialRunner,
-        benchmark: Benchmark,
-        seed_prompt: Prompt,
-        parent_run_id: str,
-    ) -> OptimizationResult:
-        """Validation for the best few trials, then the test split for the winner."""
-        runner.task_llm = self._task_free  # the final scoring is outside the search budget
-        validation, test = benchmark.split("validation"), benchmark.split("test")
-        seed, best = _final.select_best(runner, study, validation, self.settings.n_validate)
-        held = None
-        if test:
-            held = _final.held_out(runner, seed.prompt, best.prompt, test, self.settings.seed)
-        return OptimizationResult(
-            study_name=self.study_name,
-            seed_prompt=seed_prompt,
-            best_prompt=best.prompt,
-            best_trial=best.trial,
-            seed_validation=seed.validation.mean,
-            best_validation=best.validation.mean,
-            held_out=held,
-            trials=count_states(study),
-            rejected_proposals=int(study.user_attrs.get(REJECTED_ATTR, 0)),
-            usage=asdict(self.meter.snapshot()),
-            parent_run_id=parent_run_id or None,
-        )
-
-
-def _usage_delta(before: object, meter: UsageMeter, started: float) -> dict[str, float]:
-    after = meter.snapshot()
-    fields = ("calls", "cached_calls", "prompt_tokens", "completion_tokens", "usd", "latency_s")
-    delta = {name: float(getattr(after, name) - getattr(before, name)) for name in fields}
-    delta["wall_s"] = time.perf_counter() - started
-    return delta

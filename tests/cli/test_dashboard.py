@@ -95,7 +95,7 @@ def test_a_study_has_its_own_experiment_with_datasets_and_traces(workdir: Path) 
     assert experiment is not None
     runs = client.search_runs([experiment.experiment_id])
     (parent,) = [r for r in runs if r.data.tags.get("autotune.kind") == "study"]
-    trials = [r for r in runs if r.data.tags.get("autotune.kind") == "trial"]
+    trials = [r for r in runs if r.data.tags.get("autotune.kind") == "candidate"]
     assert len(trials) == 3
     assert parent.info.start_time <= min(t.info.start_time for t in trials)
     assert parent.info.end_time >= max(t.info.end_time for t in trials)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-from types import SimpleNamespace
-from typing import Any
 
 import pytest
 from rich.console import Console
@@ -17,10 +15,6 @@ def rendered(display: RunDisplay) -> str:
     console = Console(file=io.StringIO(), width=120, record=True)
     console.print(display)
     return console.export_text()
-
-
-def outcome(state: str, value: float | None, note: str = "") -> Any:
-    return SimpleNamespace(state=SimpleNamespace(name=state), value=value, note=note)
 
 
 def test_the_view_shows_phase_done_best_time_left_and_usage(
@@ -64,25 +58,6 @@ def test_off_a_terminal_each_event_is_one_line() -> None:
     assert len(lines) == 3  # the start, then one per event
     assert "drafting" in lines[1] and "slot 1 drafted" in lines[1]
     assert "search 1/2  best 0.400" in lines[2]
-
-
-def test_the_per_trial_adapter_feeds_search_then_finalists(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    now = [0.0]
-    monkeypatch.setattr("autotune.cli._live.time.monotonic", lambda: now[0])
-    display = RunDisplay(
-        Console(file=io.StringIO()), usage=lambda: (3, 30), total=2, finalist_trials=3.0
-    )
-    display.on_trial(0, outcome("COMPLETE", 0.25))
-    now[0] += 20.0
-    assert (display.event.phase, display.event.done, display.best) == ("search", 1, 0.25)
-    display.on_trial(1, outcome("PRUNED", 0.9, "below median"))
-    assert display.best == 0.25  # a pruned trial's value is no best
-    assert display.event.phase == "finalists"
-    assert display.event.calls == 3 and display.event.tokens == 30
-    # 20 s per trial in the search; the final scoring is 3 trials' worth of cases.
-    assert display.event.eta_s == pytest.approx(60.0)
 
 
 def test_clock_reads_like_a_duration() -> None:

@@ -57,7 +57,7 @@ def test_a_comparison_report_by_group_id(workdir: Path, capsys: pytest.CaptureFi
 
 
 def study(workdir: Path, name: str, tracker: Tracker | None) -> None:
-    """Three trials with a scripted model that always answers "positive"."""
+    """Three candidates with a scripted model that always answers "positive"."""
 
     def meta(messages: Sequence[Message], params: SamplingParams) -> str:
         return "## Persona\nA reader.\n\n## Steps\nDecide the sentiment."
@@ -66,7 +66,7 @@ def study(workdir: Path, name: str, tracker: Tracker | None) -> None:
     bench.splits = {"train": bench.cases[:12], "validation": bench.cases[12:16], "test": ()}
     settings = SearchSettings(
         n_trials=3, pool_size=2, n_generated=1, demo_counts=[0], n_demo_sets=1,
-        strategies=["direct"], positions=["system"], temperatures=[0.0],
+        positions=["system"], search_size=12,
         minibatch_size=4, n_minibatches=1, n_validate=1, concurrency=1,
     )  # fmt: skip
     optimizer = PromptOptimizer(
@@ -89,11 +89,11 @@ def test_a_study_report_by_name_from_mlflow_or_from_optuna_alone(workdir: Path) 
     assert main(["report", "tracked", "--out", "t.html", "--tracking-uri", uri, *storage]) == 0
     tracked = page_of(workdir / "t.html")
     assert "<h1>Study tracked</h1>" in tracked and 'id="plot-cases"' in tracked
-    assert len(re.findall(r"<td>trial \d</td>", tracked)) == 3
+    assert len(re.findall(r"<td>candidate \d</td>", tracked)) == 3
     assert main(["report", "untracked", "--out", "u.html", "--tracking-uri", uri, *storage]) == 0
     untracked = page_of(workdir / "u.html")
     assert "<h1>Study untracked</h1>" in untracked and 'id="plot-cases"' not in untracked
-    assert len(re.findall(r"<td>trial \d</td>", untracked)) == 3
+    assert len(re.findall(r"<td>candidate \d</td>", untracked)) == 3
 
 
 def test_an_unknown_target_exits_2_with_one_line(

@@ -66,7 +66,7 @@ def write_experiment(workdir: Path, model: str, trials: int = 3, batch: int = 4)
     return path
 
 
-def test_run_writes_the_best_prompt_tracks_every_trial_and_registers(
+def test_run_writes_the_best_prompt_tracks_every_candidate_and_registers(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     experiment = write_experiment(workdir, "fake", trials=4)
@@ -76,7 +76,7 @@ def test_run_writes_the_best_prompt_tracks_every_trial_and_registers(
     out = capsys.readouterr().out
     assert "test (held out)" in out
     summary = json.loads((workdir / "out" / "result.json").read_text())
-    assert summary["trials"] == {"COMPLETE": 4} or sum(summary["trials"].values()) == 4
+    assert sum(summary["candidates"].values()) == 4
     best = load_prompt(workdir / "out" / "best_prompt.toml")
     registered, version = load_registered_prompt(
         "prompts:/tiny-sentiment@candidate", tracking_uri=f"sqlite:///{workdir}/mlflow.db"
@@ -88,13 +88,15 @@ def test_run_writes_the_best_prompt_tracks_every_trial_and_registers(
     experiment_id = client.get_experiment_by_name("tiny-fake (study)").experiment_id
     runs = client.search_runs([experiment_id])
     parents = [r for r in runs if r.data.tags.get("autotune.kind") == "study"]
-    children = [r for r in runs if r.data.tags.get("autotune.kind") == "trial"]
+    children = [r for r in runs if r.data.tags.get("autotune.kind") == "candidate"]
     assert len(parents) == 1
     assert len(children) == 4
     assert all(r.data.tags["mlflow.parentRunId"] == parents[0].info.run_id for r in children)
     assert {"seed_test", "best_test", "gain", "gain_ci_low"} <= set(parents[0].data.metrics)
-    assert {"instruction", "n_demos", "strategy", "temperature"} <= set(children[0].data.params)
-    assert {"train_score", "metric/label", "calls", "latency_s"} <= set(children[0].data.metrics)
+    readable = {"instruction", "operator", "parents", "n_demos", "framing", "position"}
+    assert readable <= set(children[0].data.params)
+    (seed,) = [r for r in children if r.data.params["operator"] == "seed"]
+    assert {"search_score", "metric/label", "calls", "tokens"} <= set(seed.data.metrics)
 
 
 def test_a_second_run_resumes_the_study_in_the_same_parent_run(
@@ -111,7 +113,7 @@ def test_a_second_run_resumes_the_study_in_the_same_parent_run(
     experiment_id = client.get_experiment_by_name("tiny-fake (study)").experiment_id
     runs = client.search_runs([experiment_id])
     assert sum(r.data.tags.get("autotune.kind") == "study" for r in runs) == 1
-    assert sum(r.data.tags.get("autotune.kind") == "trial" for r in runs) == 3
+    assert sum(r.data.tags.get("autotune.kind") == "candidate" for r in runs) == 3
 
 
 @pytest.mark.parametrize(

@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import optuna
 import pytest
 from fault_suite import PASSWORD, error_lines
 from llm_http_doubles import Act, FaultServer
 
 from autotune.cli.main import main
+from autotune.search.reader import read_study
 
 
 def experiment(folder: Path, url: str) -> None:
@@ -58,10 +60,15 @@ def test_run_whose_server_dies_after_answering_writes_no_best_prompt(
     experiment(workdir, server.base_url)
     assert main(["run", "exp.toml"]) == 2
     [line] = error_lines(capsys.readouterr().err)
-    assert "unusable" in line
+    assert "failed on 3 candidates in a row" in line and "rerun the same command" in line
     assert not list(workdir.rglob("best_prompt.toml"))
-    # TODO(lead, issue 11): its trials must FAIL with a reason instead of
-    # "COMPLETE train 0.000"; assert that here once the search is wired.
+    # The failed candidates are FAIL trials with their reason, never "COMPLETE 0.000".
+    storage = f"sqlite:///{workdir}/mlruns/optuna.db"
+    study = optuna.load_study(study_name="x", storage=storage)
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL] * 3
+    assert all(t.value is None for t in study.trials)
+    notes = [row.candidate.note for row in read_study("x", storage).candidates]
+    assert all(note.startswith("model errors: ") for note in notes)
 
 
 def test_run_banner_and_errors_never_show_url_credentials(

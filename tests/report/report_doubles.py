@@ -96,16 +96,15 @@ def study_benchmark(metrics: MetricSet) -> Benchmark:
 def run_study(
     storage: str, metrics: MetricSet, tracker: Tracker | None = None, name: str = "toy"
 ) -> OptimizationResult:
-    """Six trials with scripted models; refinement finds the CAREFULLY prompt."""
+    """Six TPE candidates with scripted models; refinement finds the CAREFULLY prompt."""
     settings = SearchSettings(
+        searcher="tpe",
         n_trials=6,
         pool_size=3,
         n_generated=1,
         demo_counts=[0],
         n_demo_sets=1,
-        strategies=["direct"],
         positions=["system"],
-        temperatures=[0.0],
         minibatch_size=4,
         n_minibatches=2,
         n_validate=2,

@@ -56,7 +56,7 @@ def test_a_study_report_has_every_trial_the_seed_and_the_best_prompt(store: Stor
 
     assert data.kind == "study" and data.title == "Study toy"
     assert [row.number for row in data.rows] == list(range(6))
-    assert all(row.case_scores for row in data.rows if row.state == "COMPLETE")
+    assert all(row.case_scores for row in data.rows if row.state == "accepted")
     seed = data.rows[0]  # right on positive cases only
     assert seed.case_scores and seed.score == pytest.approx(
         statistics.fmean(seed.case_scores.values())
@@ -77,7 +77,7 @@ def test_a_study_report_has_every_trial_the_seed_and_the_best_prompt(store: Stor
 def test_best_so_far_follows_completed_trials_only(store: Store) -> None:
     data = load_report_data("toy", tracking_uri=store.uri)
     xs, ys = best_so_far(data.rows)
-    complete = [row for row in data.rows if row.state == "COMPLETE"]
+    complete = [row for row in data.rows if row.state == "accepted"]
     assert xs == [row.number for row in complete]
     assert ys == sorted(ys) and ys[-1] == 1.0
 
@@ -104,7 +104,7 @@ def test_the_report_renders_its_plots_table_and_diff_in_chromium(
     assert dom.count('class="main-svg"') >= 10
     assert 'class="heatmap' in dom or "heatmaplayer" in dom
     assert dom.count('<tr class="best">') == 1
-    assert len(re.findall(r"<td>trial \d+</td>", dom)) == 6
+    assert len(re.findall(r"<td>candidate \d+</td>", dom)) == 6
     assert 'id="diff"' in dom and "CAREFULLY" in dom and "Classify the text." in dom
     shot = screenshot(chromium, page, tmp_path / "profile", tmp_path / "report.png")
     assert shot.stat().st_size > 20_000

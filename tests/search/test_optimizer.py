@@ -1,19 +1,22 @@
-"""The optimizer with scripted task and Meta-LLMs: the loop, its data hygiene, resume."""
+"""The optimizer with scripted task and Meta-LLMs: the loop, its data hygiene, budgets."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import optuna
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from search_doubles import EDIT
 
 from autotune.bench.benchmark import Benchmark
+from autotune.errors import LLMError
 from autotune.llm.accounting import Budget
 from autotune.llm.fake import ScriptedLLM
 from autotune.prompt import Prompt
+from autotune.search.events import Progress
+from autotune.search.fingerprint import StudyMismatch
 from autotune.search.optimizer import PromptOptimizer
 from autotune.search.settings import SearchSettings
 
@@ -30,29 +33,31 @@ def make(
     )  # type: ignore[arg-type]
 
 
-def count_generator_calls(meta: ScriptedLLM) -> int:
-    return sum("Write a system prompt for" in m[-1].content for m, _ in meta.requests)
-
-
-def test_search_refines_from_failures_and_beats_the_seed(
+@pytest.mark.parametrize("searcher", ["evolution", "tpe"])
+def test_search_edits_from_failures_and_beats_the_seed(
     tmp_path: Path,
     benchmark: Benchmark,
     task_llm: ScriptedLLM,
     meta_llm: ScriptedLLM,
     seed_prompt: Prompt,
     settings: SearchSettings,
+    searcher: str,
 ) -> None:
-    result = make(tmp_path, task_llm, meta_llm, settings).optimize(benchmark, seed_prompt)
+    chosen = settings.model_copy(update={"searcher": searcher})
+    result = make(tmp_path, task_llm, meta_llm, chosen).optimize(benchmark, seed_prompt)
 
+    assert result.searcher == searcher
     assert result.held_out is not None
     assert result.held_out.seed.mean == pytest.approx(0.5)
     assert result.held_out.best.mean == pytest.approx(1.0)
     assert result.held_out.gain_ci_low > 0
-    assert "CAREFULLY" in result.best_prompt.system
-    assert sum(result.trials.values()) == settings.n_trials
+    assert "CAREFULLY" in result.best_prompt.system or EDIT in result.best_prompt.system
+    assert sum(result.candidates.values()) == settings.n_trials
+    study = optuna.load_study(study_name="toy", storage=storage(tmp_path))
+    assert len(study.trials) == settings.n_trials
 
 
-def test_refinement_receives_the_failures(
+def test_a_section_edit_is_shown_the_parents_failures(
     tmp_path: Path,
     benchmark: Benchmark,
     task_llm: ScriptedLLM,
@@ -62,20 +67,18 @@ def test_refinement_receives_the_failures(
 ) -> None:
     make(tmp_path, task_llm, meta_llm, settings).optimize(benchmark, seed_prompt)
 
-    critic_requests = [
-        messages[-1].content
-        for messages, _ in meta_llm.requests
-        if "most important problems" in messages[-1].content
-    ]
-    assert critic_requests, "the critic was never asked"
-    first = critic_requests[0]
-    # A failing training case: its input, the model's wrong output and the expected label.
-    assert "Model output: positive, I think" in first
-    assert "Expected: negative" in first
-    assert "train review" in first
+    edits = [m[-1].content for m, _ in meta_llm.requests if "You improve one part" in m[-1].content]
+    assert edits, "the Meta-LLM was never asked for an edit"
+    generic = [text for text in edits if "The model answered" in text]
+    assert generic, "no edit showed the model's wrong answers"
+    assert "The model answered: positive, I think" in generic[0]
+    assert "The right answer: negative" in generic[0]
+    assert "train review" in generic[0]
+    labelled = [text for text in edits if 'texts should be labelled "negative"' in text]
+    assert labelled and "train review" in labelled[0]
 
 
-def test_test_split_never_reaches_the_proposer_or_the_search(
+def test_test_split_never_reaches_the_meta_llm_or_the_search(
     tmp_path: Path,
     benchmark: Benchmark,
     task_llm: ScriptedLLM,
@@ -83,26 +86,26 @@ def test_test_split_never_reaches_the_proposer_or_the_search(
     seed_prompt: Prompt,
     settings: SearchSettings,
 ) -> None:
-    searched: list[int] = []
+    calls_at: dict[str, int] = {}
 
-    def on_trial(number: int, outcome: object) -> None:
-        searched.append(task_llm.calls)
+    def on_progress(event: Progress) -> None:
+        calls_at.setdefault(event.phase, task_llm.calls)
 
-    optimizer = make(tmp_path, task_llm, meta_llm, settings, on_trial=on_trial)
-    optimizer.optimize(benchmark, seed_prompt)
+    make(tmp_path, task_llm, meta_llm, settings, on_progress=on_progress).optimize(
+        benchmark, seed_prompt
+    )
 
     def mentions_test(messages: list) -> bool:  # type: ignore[type-arg]
         return any("test review" in m.content for m in messages)
 
     assert not any(mentions_test(messages) for messages, _ in meta_llm.requests)
-    search_requests = task_llm.requests[: searched[-1]]
-    assert not any(mentions_test(messages) for messages, _ in search_requests)
-    # The final held-out scoring does use the test split (seed and best only).
-    final = [m for m, _ in task_llm.requests[searched[-1] :] if mentions_test(m)]
-    assert len(final) == 2 * len(benchmark.split("test"))
+    before_test = task_llm.requests[: calls_at["held-out"]]
+    assert not any(mentions_test(messages) for messages, _ in before_test)
+    final = [m for m, _ in task_llm.requests[calls_at["held-out"] :] if mentions_test(m)]
+    assert len(final) == 2 * len(benchmark.split("test"))  # seed and winner, once each
 
 
-def test_a_killed_run_resumes_without_rerunning_finished_trials(
+def test_a_call_budget_stops_the_search_and_the_final_phase_has_its_own(
     tmp_path: Path,
     benchmark: Benchmark,
     task_llm: ScriptedLLM,
@@ -110,97 +113,34 @@ def test_a_killed_run_resumes_without_rerunning_finished_trials(
     seed_prompt: Prompt,
     settings: SearchSettings,
 ) -> None:
-    finished: list[int] = []
-
-    def kill_after_three(number: int, outcome: object) -> None:
-        finished.append(number)
-        if len(finished) == 3:
-            raise KeyboardInterrupt  # like Ctrl-C / a killed worker, mid-study
-
-    with pytest.raises(KeyboardInterrupt):
-        make(tmp_path, task_llm, meta_llm, settings, on_trial=kill_after_three).optimize(
-            benchmark, seed_prompt
-        )
-    study = optuna.load_study(study_name="toy", storage=storage(tmp_path))
-    before = {t.number: (t.state, t.value, t.params) for t in study.trials}
-    assert len(before) == 3
-    generator_calls = count_generator_calls(meta_llm)
-
-    resumed: list[int] = []
+    final_budget = 20  # validation has 8 cases, test 8: not enough for everything
     result = make(
-        tmp_path, task_llm, meta_llm, settings, on_trial=lambda n, o: resumed.append(n)
+        tmp_path,
+        task_llm,
+        meta_llm,
+        settings,
+        budget=Budget(max_calls=30),
+        final_budget=final_budget,
     ).optimize(benchmark, seed_prompt)
-
-    study = optuna.load_study(study_name="toy", storage=storage(tmp_path))
-    assert len(study.trials) == settings.n_trials
-    assert resumed == list(range(3, settings.n_trials))  # only the missing trials ran
-    for number, (state, value, params) in before.items():
-        trial = study.trials[number]
-        assert (trial.state, trial.value, trial.params) == (state, value, params)
-    # The pool survived: the Generator was not asked again for its slots.
-    assert count_generator_calls(meta_llm) == generator_calls
-    assert result.held_out is not None
-
-
-def test_a_trial_killed_mid_evaluation_is_marked_failed_on_resume(
-    tmp_path: Path,
-    benchmark: Benchmark,
-    meta_llm: ScriptedLLM,
-    seed_prompt: Prompt,
-    settings: SearchSettings,
-) -> None:
-    calls = {"n": 0}
-
-    def dies_on_the_twentieth_call(messages: list, params: object) -> str:  # type: ignore[type-arg]
-        calls["n"] += 1
-        if calls["n"] == 20:
-            raise KeyboardInterrupt
-        return "positive"
-
-    dying = ScriptedLLM(dies_on_the_twentieth_call)
-    with pytest.raises(KeyboardInterrupt):
-        make(tmp_path, dying, meta_llm, settings).optimize(benchmark, seed_prompt)
-    study = optuna.load_study(study_name="toy", storage=storage(tmp_path))
-    assert study.trials[-1].state == optuna.trial.TrialState.RUNNING
-
-    make(tmp_path, ScriptedLLM(["positive"]), meta_llm, settings).optimize(benchmark, seed_prompt)
-    study = optuna.load_study(study_name="toy", storage=storage(tmp_path))
-    states = [t.state for t in study.trials]
-    assert optuna.trial.TrialState.RUNNING not in states
-    assert len(study.trials) == settings.n_trials
-
-
-def test_a_call_budget_stops_the_search_cleanly(
-    tmp_path: Path,
-    benchmark: Benchmark,
-    task_llm: ScriptedLLM,
-    meta_llm: ScriptedLLM,
-    seed_prompt: Prompt,
-    settings: SearchSettings,
-) -> None:
-    budget = Budget(max_calls=30)
-    result = make(tmp_path, task_llm, meta_llm, settings, budget=budget).optimize(
-        benchmark, seed_prompt
-    )
 
     assert result.stopped_by == "calls"
     study = optuna.load_study(study_name="toy", storage=storage(tmp_path))
     assert len(study.trials) < settings.n_trials
     assert study.trials[0].state == optuna.trial.TrialState.COMPLETE  # finished work kept
-    assert result.held_out is not None  # the final scoring still ran, outside the budget
-    calls_in_search = task_llm.calls + meta_llm.calls - 2 * len(benchmark.split("test"))
-    assert calls_in_search - len(benchmark.split("validation")) * 4 <= 30
+    assert result.usage["final_calls"] <= final_budget
+    assert result.usage["calls"] - result.usage["final_calls"] <= 30
+    assert result.unscored, "what the final budget could not score is listed"
 
 
-def test_compile_returns_a_better_prompt_without_a_test_split(
-    tmp_path: Path,
+def test_compile_returns_a_better_prompt_in_memory_without_a_test_split(
     benchmark: Benchmark,
     task_llm: ScriptedLLM,
     meta_llm: ScriptedLLM,
     seed_prompt: Prompt,
     settings: SearchSettings,
 ) -> None:
-    optimizer = make(tmp_path, task_llm, meta_llm, settings)
+    optimizer = PromptOptimizer(task_llm, meta_llm, settings=settings)
+    assert optimizer.storage == ":memory:"  # the Python API's study is private to the call
     best = optimizer.compile(
         seed_prompt,
         benchmark.split("train"),
@@ -208,14 +148,14 @@ def test_compile_returns_a_better_prompt_without_a_test_split(
         metrics=benchmark.metrics,
         labels=benchmark.labels,
     )
-    assert "CAREFULLY" in best.system
+    assert EDIT in best.system
     assert not any("test review" in m.content for ms, _ in task_llm.requests for m in ms)
 
 
 @settings(
-    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(answers=st.lists(st.text(max_size=400), min_size=1, max_size=5))
+@given(answers=st.lists(st.text(max_size=300), min_size=1, max_size=5))
 def test_garbage_meta_llm_output_never_crashes_the_search(
     answers: list[str],
     benchmark: Benchmark,
@@ -224,32 +164,32 @@ def test_garbage_meta_llm_output_never_crashes_the_search(
     settings: SearchSettings,
 ) -> None:
     meta = ScriptedLLM(answers)
-    small = settings.model_copy(update={"n_trials": 4, "n_generated": 2})
-    optimizer = PromptOptimizer(
-        task_llm, meta, settings=small, storage=":memory:", study_name="garbage"
-    )
+    for searcher in ("evolution", "tpe"):
+        small = settings.model_copy(update={"n_trials": 6, "searcher": searcher})
+        optimizer = PromptOptimizer(task_llm, meta, settings=small, study_name="garbage")
+        result = optimizer.optimize(benchmark, seed_prompt)
+        assert sum(result.candidates.values()) == small.n_trials
+        assert result.rejected_proposals <= meta.calls
+        assert result.held_out is not None
+
+
+def test_a_chatter_edit_is_rejected_counted_and_never_scored(
+    tmp_path: Path,
+    benchmark: Benchmark,
+    task_llm: ScriptedLLM,
+    seed_prompt: Prompt,
+    settings: SearchSettings,
+) -> None:
+    chatter = ScriptedLLM(["Sure! Here is the prompt you asked for, I hope it helps."])
+    only_edits = settings.model_copy(update={"n_trials": 8})
+    optimizer = make(tmp_path, task_llm, chatter, only_edits)
     result = optimizer.optimize(benchmark, seed_prompt)
-    assert sum(result.trials.values()) == small.n_trials
-    proposals = meta.calls
-    assert result.rejected_proposals <= proposals
-    assert result.held_out is not None
 
-
-def test_resume_leaves_running_trials_of_live_workers_alone(tmp_path: Path) -> None:
-    from autotune.search._study import WORKER_ATTR, fail_interrupted_trials
-
-    study = optuna.create_study(storage=storage(tmp_path), study_name="shared")
-    other_host = study.ask()
-    other_host.set_user_attr(WORKER_ATTR, "some-other-host:1")
-    dead_here = study.ask()
-    dead_here.set_user_attr(WORKER_ATTR, f"{socket.gethostname()}:999999999")
-    unknown = study.ask()
-
-    assert fail_interrupted_trials(study) == 2
-    states = {t.number: t.state for t in study.get_trials()}
-    assert states[other_host.number] == optuna.trial.TrialState.RUNNING
-    assert states[dead_here.number] == optuna.trial.TrialState.FAIL
-    assert states[unknown.number] == optuna.trial.TrialState.FAIL
+    study = optuna.load_study(study_name="toy", storage=storage(tmp_path))
+    rejected = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
+    assert result.rejected_proposals == len(rejected) > 0
+    assert result.rejected_proposals == chatter.calls
+    assert "Sure" not in result.best_prompt.system
 
 
 def test_a_winning_seed_is_scored_once_on_the_test_split(
@@ -262,8 +202,71 @@ def test_a_winning_seed_is_scored_once_on_the_test_split(
     unhelpful = ScriptedLLM(["## Persona\nA helper who reads reviews of films."])
     result = make(tmp_path, task_llm, unhelpful, settings).optimize(benchmark, seed_prompt)
 
-    assert result.best_trial is None  # nothing beat the seed on validation
-    assert result.held_out is not None
-    assert result.held_out.gain == 0.0
+    assert result.best_candidate is None  # nothing beat the seed on validation
+    assert result.best_prompt == seed_prompt
+    assert result.held_out is not None and result.held_out.gain == 0.0
     test_requests = [m for m, _ in task_llm.requests if any("test review" in x.content for x in m)]
     assert len(test_requests) == len(benchmark.split("test"))
+
+
+def test_a_finished_study_is_reported_not_run_again(
+    tmp_path: Path,
+    benchmark: Benchmark,
+    task_llm: ScriptedLLM,
+    meta_llm: ScriptedLLM,
+    seed_prompt: Prompt,
+    settings: SearchSettings,
+) -> None:
+    first = make(tmp_path, task_llm, meta_llm, settings).optimize(benchmark, seed_prompt)
+    calls = task_llm.calls + meta_llm.calls
+
+    again = make(tmp_path, task_llm, meta_llm, settings).optimize(benchmark, seed_prompt)
+
+    assert task_llm.calls + meta_llm.calls == calls
+    assert again.best_prompt == first.best_prompt
+    assert again.summary()["best_test"] == first.summary()["best_test"]
+    assert again.contributions == first.contributions
+
+
+def test_an_outage_fails_candidates_and_stops_the_search_with_one_error(
+    tmp_path: Path,
+    benchmark: Benchmark,
+    meta_llm: ScriptedLLM,
+    seed_prompt: Prompt,
+    settings: SearchSettings,
+) -> None:
+    def down(messages: object, params: object) -> str:
+        raise LLMError("endpoint http://127.0.0.1:9/v1 failed after 2 attempts: connection failed")
+
+    with pytest.raises(LLMError, match="failed on 3 candidates in a row"):
+        make(tmp_path, ScriptedLLM(down), meta_llm, settings).optimize(benchmark, seed_prompt)
+    study = optuna.load_study(study_name="toy", storage=storage(tmp_path))
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL] * 3
+    assert all(t.value is None for t in study.trials)  # an outage is never a score
+
+
+def test_a_study_is_its_configuration(
+    tmp_path: Path,
+    benchmark: Benchmark,
+    task_llm: ScriptedLLM,
+    meta_llm: ScriptedLLM,
+    seed_prompt: Prompt,
+    settings: SearchSettings,
+) -> None:
+    small = settings.model_copy(update={"n_trials": 2})
+    make(tmp_path, task_llm, meta_llm, small).optimize(benchmark, seed_prompt)
+    fewer = benchmark.split("train")[:-1]
+    changed = Benchmark(
+        name=benchmark.name, cases=benchmark.cases, metrics=benchmark.metrics,
+        user_template=benchmark.user_template, description=benchmark.description,
+        splits={**benchmark.splits, "train": fewer}, labels=benchmark.labels,
+    )  # fmt: skip
+    with pytest.raises(StudyMismatch, match="--new-study"):
+        make(tmp_path, task_llm, meta_llm, small).optimize(changed, seed_prompt)
+    other_seed = seed_prompt.with_(system="Classify the review.")
+    with pytest.raises(StudyMismatch):
+        make(tmp_path, task_llm, meta_llm, small).optimize(benchmark, other_seed)
+    forced = make(tmp_path, task_llm, meta_llm, small, force_resume=True)
+    assert forced.optimize(benchmark, other_seed).held_out is not None
+    more = settings.model_copy(update={"n_trials": 3})  # more trials: a plain resume
+    assert make(tmp_path, task_llm, meta_llm, more).optimize(benchmark, seed_prompt).held_out

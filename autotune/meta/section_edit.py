@@ -1,0 +1,234 @@
+"""Reflective section edits: the Meta-LLM rewrites ONE section from a prompt's mistakes.
+
+Small edits are what a small Meta-LLM can still get right. Each section has a shape:
+a Persona is one sentence starting "You are", Steps are up to three numbered lines, a
+label task's Context gains one sentence saying what texts of a label are about (the
+label the prompt misses most), and so on. On llama.cpp a GBNF grammar holds the answer
+to that shape and a length cap; an OpenAI-compatible server gets a JSON schema (used
+where it supports structured output) and the answer is parsed leniently. Every edit
+then passes :func:`~autotune.meta.gates.check_edit` or is rejected with a reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from autotune.errors import BudgetExceeded, FatalLLMError, LLMError
+from autotune.llm.base import BaseLLM
+from autotune.llm.types import Message, SamplingParams
+from autotune.meta._render import clip, render_template
+from autotune.meta.brief import TaskBrief
+from autotune.meta.gates import check_edit, vocabulary
+
+_WORD_RULE = "word ::= [a-zA-Z'/-]+"
+_SENTENCE = 'word ((",")? " " word){2,24} "."'
+_STEP = 'word (" " word){1,14} "."'
+_STEPS = f'"1. " {_STEP} ("\\n2. " {_STEP} ("\\n3. " {_STEP})?)?'
+MAX_EDIT_CHARS = 400
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """One failed case as the Meta-LLM is shown it."""
+
+    input: str
+    output: str
+    expected: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class EditSpec:
+    """The shape of one section's edit: what to ask, how the answer starts, its grammar."""
+
+    title: str
+    ask: str
+    prefix: str
+    body: str
+
+
+SPECS: dict[str, EditSpec] = {
+    "persona": EditSpec(
+        "Persona",
+        "Write one sentence that says who the assistant should be.",
+        "You are ",
+        _SENTENCE,
+    ),
+    "context": EditSpec(
+        "Context",
+        "Write one sentence of background knowledge that would avoid these mistakes.",
+        "Keep in mind that ",
+        _SENTENCE,
+    ),
+    "steps": EditSpec(
+        "Steps", "Write up to three short steps that would avoid these mistakes.", "", _STEPS
+    ),
+    "format": EditSpec(
+        "Format",
+        "Write one sentence saying exactly how to write the answer.",
+        "Answer with ",
+        _SENTENCE,
+    ),
+}
+
+
+@dataclass
+class EditResult:
+    """A section edit, or why there is none."""
+
+    text: str | None
+    rejected: str = ""
+    raw: str = ""
+    calls: int = 0
+    label: str | None = None
+
+
+def label_to_describe(mistakes: Sequence[Mistake], labels: Sequence[str], pick: int) -> str:
+    """The expected label the prompt misses most (``pick`` breaks ties)."""
+    counts = Counter(m.expected for m in mistakes if m.expected in labels)
+    if not counts:
+        return labels[pick % len(labels)]
+    top = max(counts.values())
+    tied = sorted(label for label, count in counts.items() if count == top)
+    return tied[pick % len(tied)]
+
+
+class SectionEditor:
+    """Asks the Meta-LLM for one section edit at a time.
+
+    Args:
+        meta_llm: The Meta-LLM.
+        temperature: Sampling temperature of edits (variety between samples).
+        max_tokens: Cap of one edit's answer.
+        seed: Sampling seed; ``sample_index`` makes repeated edits differ.
+    """
+
+    def __init__(
+        self, meta_llm: BaseLLM, *, temperature: float = 0.7, max_tokens: int = 80, seed: int = 0
+    ) -> None:
+        self.meta_llm = meta_llm
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.seed = seed
+
+    def edit(
+        self,
+        section: str,
+        current: str,
+        mistakes: Sequence[Mistake],
+        brief: TaskBrief,
+        sample_index: int,
+        labels: Sequence[str] = (),
+    ) -> EditResult:
+        """A new text for ``section`` (for a label task's Context: one label's sentence)."""
+        spec, shown, label = SPECS[section], list(mistakes), None
+        if section == "context" and labels:
+            label = label_to_describe(mistakes, labels, sample_index)
+            spec, shown = self._label_spec(label, mistakes, brief)
+        result = self._ask(spec, current, shown, brief, sample_index)
+        result.label = label
+        if result.text is None:
+            return result
+        continuation = result.text[len(spec.prefix) :] if spec.prefix else result.text
+        words = vocabulary([brief.description, *labels, *(m.input for m in shown)])
+        verdict = check_edit(continuation, words)
+        if not verdict.ok:
+            result.rejected, result.text = verdict.reason, None
+        return result
+
+    def _label_spec(
+        self, label: str, mistakes: Sequence[Mistake], brief: TaskBrief
+    ) -> tuple[EditSpec, list[Mistake]]:
+        shown = [m for m in mistakes if m.expected == label][:3]
+        for case in brief.train_cases:
+            if len(shown) >= 3:
+                break
+            if str(case.expected) == label:
+                text = " ".join(str(v) for v in case.inputs.values())
+                shown.append(Mistake(text, "", label, ""))
+        ask = (
+            f'These texts should be labelled "{label}". '
+            f'Complete the sentence saying what "{label}" texts are about.'
+        )
+        return EditSpec("Context", ask, f"{label} texts are about ", _SENTENCE), shown
+
+    def _ask(
+        self,
+        spec: EditSpec,
+        current: str,
+        mistakes: Sequence[Mistake],
+        brief: TaskBrief,
+        sample_index: int,
+    ) -> EditResult:
+        text = render_template(
+            "section_edit.md",
+            task=brief.description,
+            current=f'The current {spec.title}: "{clip(current)}"\n' if current.strip() else "",
+            mistakes=_mistakes_block(mistakes),
+            ask=spec.ask,
+        )
+        params = SamplingParams(
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            seed=self.seed,
+            sample_index=sample_index,
+            grammar=f'root ::= "{spec.prefix}" {spec.body}\n{_WORD_RULE}',
+            response_schema=_SCHEMA,
+        )
+        try:
+            raw = self.meta_llm.execute([Message("user", text)], params).text
+        except (BudgetExceeded, FatalLLMError):
+            raise
+        except LLMError as exc:
+            return EditResult(None, f"meta-LLM call failed: {exc}", calls=1)
+        parsed = parse_edit(raw, spec.prefix)
+        if parsed is None:
+            return EditResult(None, "no usable text in the answer", raw=raw, calls=1)
+        return EditResult(parsed, raw=raw, calls=1)
+
+
+_SCHEMA = json.dumps(
+    {
+        "type": "object",
+        "properties": {"text": {"type": "string", "maxLength": MAX_EDIT_CHARS}},
+        "required": ["text"],
+    }
+)
+
+
+def _mistakes_block(mistakes: Sequence[Mistake]) -> str:
+    lines = []
+    for m in mistakes[:3]:
+        if m.output:
+            lines.append(
+                f"- Input: {clip(m.input, 200)}\n  The model answered: {clip(m.output, 80)}\n"
+                f"  The right answer: {clip(m.expected, 80)}"
+            )
+        else:
+            lines.append(f"- {clip(m.input, 200)}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def parse_edit(raw: str, prefix: str) -> str | None:
+    """The edit's text from a grammar-shaped answer, a JSON object or free text.
+
+    Free text keeps its first paragraph, cut at ``MAX_EDIT_CHARS``; a missing prefix is
+    added back (so "a careful critic." becomes "You are a careful critic.").
+    """
+    text = raw.strip()
+    if text.startswith("{"):
+        try:
+            value = json.loads(text).get("text")
+        except (ValueError, AttributeError):
+            value = None
+        text = value.strip() if isinstance(value, str) else ""
+    text = re.split(r"\n\s*\n", text, maxsplit=1)[0].strip().strip('"').strip()
+    if not text:
+        return None
+    if prefix and not text.lower().startswith(prefix.lower().strip()):
+        text = prefix + text[0].lower() + text[1:]
+    return text[:MAX_EDIT_CHARS]

@@ -1,0 +1,120 @@
+"""Reflective, section-level evolution with a per-case Pareto front (the default searcher).
+
+Each step takes a parent from the Pareto front (weighted by the cases it wins), picks
+one part and an operator (the Meta-LLM rewrites a section from the parent's failures,
+two front candidates are merged, a part is dropped, the demos are re-drawn, the framing
+or the instruction's place changes), and scores the child on a mini-batch of search
+cases where the parent is known (half its failures, half its successes). The child is
+accepted only if it does at least as well as its parent there (a tie counts only when
+the child is shorter); accepted children are scored on every search case and join the
+front. Operators that keep winning are chosen more often.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import ClassVar
+
+import optuna
+
+from autotune.bench.case import Case
+from autotune.evaluate.results import CaseResult
+from autotune.search.base import Ask, BaseSearcher, SearchSpace
+from autotune.search.candidate import Candidate
+from autotune.search.operators.base import BaseOperator, OperatorContext
+from autotune.search.pareto import front_weights, select_parent
+from autotune.search.population import Population
+
+_TIE = 1e-9
+
+
+class EvolutionSearcher(BaseSearcher):
+    """GEPA-style search over prompt parts with small, gated, feedback-driven edits."""
+
+    name: ClassVar[str] = "evolution"
+
+    def __init__(self, space: SearchSpace, operators: Sequence[BaseOperator]) -> None:
+        super().__init__(space)
+        self.operators = list(operators)
+
+    def ask(self, trial: optuna.Trial, population: Population) -> Ask:
+        seed = population.seed()
+        if seed is None:  # first, or the seed's trial was killed: score it
+            return Ask(self.seed_candidate(trial.number), self.space.search_cases, "seed")
+        rng = random.Random(f"{self.space.settings.seed}:{trial.number}")
+        front = front_weights(population.accepted(), self.space.case_ids())
+        parent = population.get(select_parent(front or {seed.number: 1}, rng))
+        context = OperatorContext(self.space, population, front, rng, trial.number)
+        operator, target = self._choose(parent, context)
+        child = operator.apply(parent, target, context)
+        label = operator.name if target == operator.name else f"{operator.name}:{target}"
+        candidate = Candidate(
+            number=trial.number,
+            parts=child.parts or parent.parts,
+            parents=child.parents,
+            operator=label,
+            note=child.note,
+            raw=child.raw,
+            calls=child.calls,
+        )
+        if child.parts is None:
+            candidate.status = "failed"
+            return Ask(candidate)
+        known = population.knows(child.parts.fingerprint())
+        if known is not None:
+            candidate.status, candidate.note = "failed", f"same prompt as #{known}"
+            return Ask(candidate)
+        return Ask(candidate, self._minibatch(parent, rng), "minibatch")
+
+    def tell(
+        self, trial: optuna.Trial, ask: Ask, rows: Sequence[CaseResult], population: Population
+    ) -> Ask | None:
+        candidate = ask.candidate
+        if ask.stage != "minibatch":
+            candidate.status = "accepted"
+            return None
+        ids = [case.id for case in ask.cases]
+        mine = candidate.mean(cases=ids)
+        parents = [population.get(n) for n in candidate.parents]
+        best = max(parents, key=lambda p: (p.mean(cases=ids) or 0.0, -p.tokens(cases=ids)))
+        theirs = best.mean(cases=ids) or 0.0
+        if mine is None:
+            candidate.status, candidate.note = "failed", "no case of the mini-batch was scored"
+            return None
+        shorter = candidate.tokens(cases=ids) < best.tokens(cases=ids)
+        if mine > theirs + _TIE or (abs(mine - theirs) <= _TIE and shorter):
+            rest = tuple(c for c in self.space.search_cases if c.id not in set(ids))
+            candidate.note += f" | mini-batch {mine:.2f} vs #{best.number} {theirs:.2f}"
+            if rest:
+                return Ask(candidate, rest, "pareto")
+            candidate.status = "accepted"
+            return None
+        candidate.status = "rejected"
+        candidate.note += f" | mini-batch {mine:.2f} vs #{best.number} {theirs:.2f}"
+        return None
+
+    def _choose(self, parent: Candidate, context: OperatorContext) -> tuple[BaseOperator, str]:
+        """An (operator, part) pair, weighted by how often that pair's children won."""
+        stats = context.population.operator_stats()
+        pairs = [(op, target) for op in self.operators for target in op.targets(parent, context)]
+        weights = []
+        for op, target in pairs:
+            label = op.name if target == op.name else f"{op.name}:{target}"
+            won, tried = stats.get(label, (0, 0))
+            weights.append((won + 1) / (tried + 2))
+        return context.rng.choices(pairs, weights=weights, k=1)[0]
+
+    def _minibatch(self, parent: Candidate, rng: random.Random) -> tuple[Case, ...]:
+        """Up to ``minibatch_size`` search cases the parent was scored on: half of them
+        cases it failed (where an edit can show it helps), half it passed (where an edit
+        can show it hurts)."""
+        size = self.space.settings.minibatch_size
+        scores = parent.scores()
+        cases = [c for c in self.space.search_cases if c.id in scores]
+        failed = [c for c in cases if scores[c.id] < 1.0]
+        passed = [c for c in cases if scores[c.id] >= 1.0]
+        take_failed = min(len(failed), max(size - len(passed), (size + 1) // 2))
+        chosen = rng.sample(failed, take_failed)
+        chosen += rng.sample(passed, min(len(passed), size - take_failed))
+        return tuple(sorted(chosen, key=lambda c: c.id))

@@ -1,0 +1,23 @@
+"""Operators of the evolutionary searcher: one base, one small module per kind."""
+
+from autotune.search.operators.base import BaseOperator, Child, OperatorContext
+from autotune.search.operators.rewrite import RewriteSection
+from autotune.search.operators.structural import (
+    ChangeFraming,
+    DropPart,
+    MergeParents,
+    MoveInstruction,
+    RedrawDemos,
+)
+
+__all__ = [
+    "BaseOperator",
+    "ChangeFraming",
+    "Child",
+    "DropPart",
+    "MergeParents",
+    "MoveInstruction",
+    "OperatorContext",
+    "RedrawDemos",
+    "RewriteSection",
+]

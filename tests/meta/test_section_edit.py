@@ -1,0 +1,76 @@
+"""Section edits: shaped by a grammar, parsed leniently, gated, never raising."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from autotune.bench.case import Case
+from autotune.llm.fake import ScriptedLLM
+from autotune.llm.types import Message, SamplingParams
+from autotune.meta.brief import TaskBrief
+from autotune.meta.section_edit import Mistake, SectionEditor, label_to_describe, parse_edit
+
+BRIEF = TaskBrief(
+    description="Decide whether a movie review is positive or negative.",
+    format_hint='Answer with exactly one word, "positive" or "negative", and nothing else.',
+    train_cases=(Case("t1", {"text": "a dull, plodding film"}, "negative"),),
+    user_template="{text}",
+)
+MISTAKES = [
+    Mistake("a tedious mess of a movie", "positive", "negative", "answered 'positive'"),
+    Mistake("boring and far too long", "positive", "negative", "answered 'positive'"),
+]
+
+
+def test_parse_takes_json_free_text_or_grammar_shaped_answers() -> None:
+    assert parse_edit('{"text": "a careful critic."}', "You are ") == "You are a careful critic."
+    assert (
+        parse_edit("You are a critic.\n\nSure, anything else?", "You are ") == "You are a critic."
+    )
+    assert parse_edit("", "You are ") is None
+    assert parse_edit('{"other": 1}', "") is None
+
+
+def test_a_label_task_context_edit_describes_the_most_missed_label() -> None:
+    requests: list[Sequence[Message]] = []
+    grammars: list[str | None] = []
+
+    def answer(messages: Sequence[Message], params: SamplingParams) -> str:
+        requests.append(messages)
+        grammars.append(params.grammar)
+        return "negative texts are about tedious and boring films."
+
+    editor = SectionEditor(ScriptedLLM(answer))
+    result = editor.edit("context", "", MISTAKES, BRIEF, 0, labels=("positive", "negative"))
+    assert (
+        result.text == "negative texts are about tedious and boring films."
+        and result.label == "negative"
+    )
+    asked = requests[0][-1].content
+    assert 'labelled "negative"' in asked and "a tedious mess of a movie" in asked
+    assert grammars[0] is not None and grammars[0].startswith(
+        'root ::= "negative texts are about "'
+    )
+    assert label_to_describe(MISTAKES, ("positive", "negative"), 0) == "negative"
+
+
+def test_a_generic_edit_shows_the_failures_and_sends_a_schema() -> None:
+    seen: list[SamplingParams] = []
+
+    def answer(messages: Sequence[Message], params: SamplingParams) -> str:
+        seen.append(params)
+        assert "The model answered: positive" in messages[-1].content
+        return '{"text": "a film critic who reads reviews closely."}'
+
+    result = SectionEditor(ScriptedLLM(answer)).edit("persona", "", MISTAKES, BRIEF, 3)
+    assert result.text == "You are a film critic who reads reviews closely."
+    assert json.loads(seen[0].response_schema or "{}")["required"] == ["text"]
+    assert seen[0].sample_index == 3
+
+
+def test_chatter_is_rejected_with_its_reason() -> None:
+    editor = SectionEditor(ScriptedLLM(["Sure! I hope this helps with your prompt."]))
+    result = editor.edit("steps", "", MISTAKES, BRIEF, 0)
+    assert result.text is None and result.rejected.startswith("chat debris")
+    assert result.raw.startswith("Sure")

@@ -1,0 +1,87 @@
+"""The final phase: finalists meet the seed on validation, junk is ablated away."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from autotune.bench.case import Case
+from autotune.evaluate.results import CaseResult, EvalResult
+from autotune.prompt import Demo
+from autotune.search._final import FinalPhase
+from autotune.search.candidate import Candidate, CaseScore
+from autotune.search.parts import PromptParts
+
+VALIDATION = tuple(Case(f"v{i}", {"text": f"review {i}"}, "negative") for i in range(10))
+TEST = tuple(Case(f"t{i}", {"text": f"review {i}"}, "negative") for i in range(10))
+SEED = PromptParts(context="Classify the text.", user_template="{text}")
+GOOD = "negative texts are about dull and boring films."
+JUNK = "You are Specter, a very special person who has helped me."
+
+
+def scripted_score(calls: list[PromptParts]) -> object:
+    """Right on every case when the Context says what negative texts are about."""
+
+    def score(parts: PromptParts, cases: Sequence[Case]) -> EvalResult:
+        calls.append(parts)
+        good = GOOD in parts.context
+        tokens = len(parts.system_text().split()) + 3 * len(parts.demos)
+        rows = [
+            CaseResult(c.id, dict(c.inputs), "", "x", c.expected, 1.0 if good else 0.5,
+                       prompt_tokens=tokens)
+            for c in cases
+        ]  # fmt: skip
+        return EvalResult.from_rows(rows, ["label"])
+
+    return score
+
+
+def accepted(number: int, parts: PromptParts, value: float) -> Candidate:
+    rows = {"train": {"c0": CaseScore(value, 10)}}
+    return Candidate(number, parts, operator="rewrite:context", status="accepted", rows=rows)
+
+
+def test_a_planted_junk_section_is_ablated_away_and_reported() -> None:
+    calls: list[PromptParts] = []
+    junky = SEED.with_(
+        persona=JUNK,
+        context=f"Classify the text. {GOOD}",
+        demos=(Demo.of({"text": "dull"}, "negative"),),
+    )
+    phase = FinalPhase(scripted_score(calls), n_finalists=2, ablate=True)  # type: ignore[arg-type]
+    outcome = phase.run(SEED, [accepted(5, junky, 1.0)], VALIDATION, TEST)
+
+    winner = outcome.winner.parts
+    assert JUNK not in winner.system_text() and winner.persona == ""
+    assert GOOD in winner.context  # it earns its place: removing it costs 50 points
+    contributions = {c.part: c for c in outcome.contributions}
+    assert contributions["persona"].kept is False and contributions["persona"].contribution == 0
+    assert contributions["context"].kept is True and contributions["context"].contribution == 0.5
+    assert contributions["demos"].kept is False  # no gain from the demo: the shorter prompt
+    assert outcome.held_out is not None and outcome.held_out.gain == 0.5
+
+
+def test_the_seed_keeps_the_title_on_a_tie_and_is_tested_once() -> None:
+    calls: list[PromptParts] = []
+    same = SEED.with_(persona="You are a reader.")
+    phase = FinalPhase(scripted_score(calls), n_finalists=3, ablate=True)  # type: ignore[arg-type]
+    outcome = phase.run(SEED, [accepted(3, same, 0.5)], VALIDATION, TEST)
+    assert outcome.winner.number is None and outcome.contributions == []
+    assert outcome.held_out is not None and outcome.held_out.gain == 0.0
+    assert calls.count(SEED) == 2  # validation and test, no second test run for the "winner"
+
+
+def test_a_tight_final_budget_still_scores_the_test_split() -> None:
+    calls: list[PromptParts] = []
+    used = {"n": 0}
+
+    def counted(parts: PromptParts, cases: Sequence[Case]) -> EvalResult:
+        used["n"] += len(cases)
+        return scripted_score(calls)(parts, cases)  # type: ignore[operator, no-any-return]
+
+    budget = 10 + 10 + 2 * 10  # seed and one finalist on validation, then the test split
+    better = SEED.with_(context=f"Classify the text. {GOOD}", persona="You are a reader.")
+    phase = FinalPhase(counted, n_finalists=2, ablate=True, calls_left=lambda: budget - used["n"])
+    outcome = phase.run(SEED, [accepted(1, better, 1.0)], VALIDATION, TEST)
+    assert outcome.held_out is not None and outcome.held_out.gain == 0.5
+    assert used["n"] <= budget
+    assert outcome.unscored and all(item.startswith("ablation") for item in outcome.unscored)
