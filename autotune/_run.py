@@ -26,7 +26,7 @@ from autotune.search.storage import check_storage, default_storage_url
 from autotune.tracking.base import NullTracker, Tracker
 from autotune.tracking.traces import CallLog, TracedLLM
 
-STUDY_TRACES = 40
+STUDY_TRACES = 20
 
 
 def _traced(task: BaseLLM, meta: BaseLLM, calls: CallLog) -> tuple[BaseLLM, BaseLLM]:

@@ -154,7 +154,7 @@ def chromium() -> str:
     raise SystemExit("chromium not found: run `make browser` (Debian's chromium)")
 
 
-def shoot(url: str, out: Path, *, height: int = 1000, budget_ms: int = 20000) -> Path:
+def shoot(url: str, out: Path, *, height: int = 1000, budget_ms: int = 30000) -> Path:
     with tempfile.TemporaryDirectory(prefix="autotune-shot-") as profile:
         args = [
             chromium(),

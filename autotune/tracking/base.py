@@ -30,8 +30,8 @@ from autotune.tracking._records import (
 )
 from autotune.tracking.traces import CallRecord
 
-# Traces cost a store transaction each (see _mlflow_traces): a run keeps a sample.
-DEFAULT_TRACES_PER_RUN = 20
+# Writing a trace takes 0.2-0.5 s on SQLite (see _mlflow_traces): a run keeps a sample.
+DEFAULT_TRACES_PER_RUN = 10
 
 
 class TrackedRun(abc.ABC):

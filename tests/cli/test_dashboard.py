@@ -104,6 +104,6 @@ def test_a_study_has_its_own_experiment_with_datasets_and_traces(workdir: Path) 
     traces = client.search_traces(
         locations=[experiment.experiment_id], run_id=parent.info.run_id, max_results=100
     )
-    assert 0 < len(traces) <= 40
+    assert 0 < len(traces) <= 20
     names = {trace.data.spans[0].name for trace in traces}
     assert any(name.startswith("case ") for name in names)
