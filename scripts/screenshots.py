@@ -6,7 +6,7 @@ MLflow UI with ``autotune ui``, and photographs in headless Chromium:
 
   01-experiments.png   the experiment list (one per study, one per benchmark)
   02-study-runs.png    a study: its parent run (with its datasets) and the trial count
-  03-study-trials.png  the study's trial runs side by side (params, metrics, durations)
+  03-study-trials.png  the study's candidate runs side by side (params, metrics, durations)
   04-traces.png        the benchmark's traces (one per case)
   05-trace.png         one Reflexion case opened: a span per step and per model call
   06-datasets.png      the benchmark's dataset inputs
@@ -189,7 +189,7 @@ def ids(work: Path) -> tuple[str, str, list[str], str]:
         raise SystemExit("the workspace has no study or benchmark experiment")
     trials = client.search_runs(
         [study.experiment_id],
-        filter_string="tags.`autotune.kind` = 'trial'",
+        filter_string="tags.`autotune.kind` != 'study'",  # trials or candidates
         order_by=["attributes.start_time ASC"],
     )
     evals = client.search_runs([bench.experiment_id], filter_string="tags.`autotune.kind` = 'eval'")
