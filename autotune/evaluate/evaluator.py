@@ -162,7 +162,8 @@ class Evaluator:
                     if reason is not None:
                         raise _TooManyErrors(reason)
 
-        count = min(self.concurrency, len(cases))
+        # A backend that decodes many requests together gets them all in flight.
+        count = min(max(self.concurrency, self.llm.batch_size), len(cases))
         workers = [asyncio.ensure_future(worker()) for _ in range(count)]
         try:
             await asyncio.gather(*workers)

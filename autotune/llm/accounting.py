@@ -18,7 +18,7 @@ from functools import cache
 
 from autotune.errors import BudgetExceeded
 from autotune.llm._deadline import deadline_in
-from autotune.llm.base import BaseLLM, LLMWrapper
+from autotune.llm.base import BaseLLM, LLMWrapper, Outcome, Request
 from autotune.llm.types import Completion, Message, SamplingParams
 
 logger = logging.getLogger(__name__)
@@ -198,6 +198,58 @@ class MeteredLLM(LLMWrapper):
         self.meter.release(completion, self._price(completion))
         return completion
 
+    def execute_many(self, requests: Sequence[Request]) -> list[Outcome]:
+        """One batch to the inner model; every request reserves its own call first, and a
+        request the budget refuses gets :class:`BudgetExceeded` as its outcome."""
+        sent, outcomes = self._reserve_each(requests)
+        try:
+            with deadline_in(self._wall_left()):
+                answers = self.inner.execute_many([requests[i] for i in sent]) if sent else []
+        except BaseException as exc:
+            self._release_failed(len(sent), exc)
+            raise
+        return self._settle(sent, answers, outcomes)
+
+    async def aexecute_many(self, requests: Sequence[Request]) -> list[Outcome]:
+        sent, outcomes = self._reserve_each(requests)
+        try:
+            with deadline_in(self._wall_left()):
+                batch = [requests[i] for i in sent]
+                answers = await self.inner.aexecute_many(batch) if sent else []
+        except BaseException as exc:
+            self._release_failed(len(sent), exc)
+            raise
+        return self._settle(sent, answers, outcomes)
+
+    def _reserve_each(self, requests: Sequence[Request]) -> tuple[list[int], list[Outcome | None]]:
+        sent: list[int] = []
+        outcomes: list[Outcome | None] = [None] * len(requests)
+        for index in range(len(requests)):
+            try:
+                self.meter.reserve(self.budget)
+            except BudgetExceeded as exc:
+                outcomes[index] = exc
+                continue
+            sent.append(index)
+        return sent, outcomes
+
+    def _release_failed(self, count: int, exc: BaseException) -> None:
+        for _ in range(count):
+            self.meter.release(None)
+        self._raise_if_out_of_time(exc)
+
+    def _settle(
+        self, sent: list[int], answers: Sequence[Outcome], outcomes: list[Outcome | None]
+    ) -> list[Outcome]:
+        for index, answer in zip(sent, answers, strict=True):
+            if isinstance(answer, Completion):
+                self.meter.release(answer, self._price(answer))
+                outcomes[index] = answer
+            else:
+                self.meter.release(None)
+                outcomes[index] = self._out_of_time(answer)
+        return [o for o in outcomes if o is not None]
+
     def phase(self, budget: Budget) -> MeteredLLM:
         """The same model under a budget of its own, counted from now.
 
@@ -215,11 +267,19 @@ class MeteredLLM(LLMWrapper):
 
     def _raise_if_out_of_time(self, exc: BaseException) -> None:
         """A call cut short by the wall-time budget is a budget stop, not a failure."""
-        if isinstance(exc, Exception) and not isinstance(exc, BudgetExceeded):
+        if isinstance(exc, Exception):
+            stop = self._out_of_time(exc)
+            if stop is not exc:
+                raise stop from exc
+
+    def _out_of_time(self, exc: Exception) -> Exception:
+        """``exc``, or a :class:`BudgetExceeded` when the wall-time budget ended the call."""
+        if not isinstance(exc, BudgetExceeded):
             left = self._wall_left()
             if left is not None and left <= 0.05 and self.budget is not None:
                 limit = self.budget.max_wall_s or 0.0
-                raise BudgetExceeded("wall_s", limit, limit - left) from exc
+                return BudgetExceeded("wall_s", limit, limit - left)
+        return exc
 
     def _price(self, completion: Completion) -> float:
         if completion.cached:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from autotune.llm.base import BaseLLM, LLMWrapper
+from autotune.llm.base import BaseLLM, LLMWrapper, Outcome, Request
 from autotune.llm.stop import StopRule
 from autotune.llm.types import Completion, Message, SamplingParams
 
@@ -298,6 +298,16 @@ class CachedLLM(LLMWrapper):
         self.store.put(key, self.inner.backend, completion)
         return completion
 
+    def execute_many(self, requests: Sequence[Request]) -> list[Outcome]:
+        """Answers from the file where it has them; the misses go to the model as one
+        batch (a request repeated within the batch is sent once)."""
+        batch = _CacheBatch(self, requests)
+        return batch.fill(self.inner.execute_many(batch.misses) if batch.misses else [])
+
+    async def aexecute_many(self, requests: Sequence[Request]) -> list[Outcome]:
+        batch = _CacheBatch(self, requests)
+        return batch.fill(await self.inner.aexecute_many(batch.misses) if batch.misses else [])
+
     def _lookup(self, key: str) -> Completion | None:
         start = time.perf_counter()
         hit = self.store.get(key)
@@ -308,3 +318,37 @@ class CachedLLM(LLMWrapper):
     def close(self) -> None:
         self.store.close()
         super().close()
+
+
+class _CacheBatch:
+    """One batch through the cache: which requests are hits, which go to the model."""
+
+    def __init__(self, cached: CachedLLM, requests: Sequence[Request]) -> None:
+        self._cached = cached
+        self._keys = [cache_key(cached.inner, m, p) for m, p in requests]
+        self._outcomes: list[Outcome | None] = [cached._lookup(key) for key in self._keys]
+        first: dict[str, int] = {}
+        for index, key in enumerate(self._keys):
+            if self._outcomes[index] is None:
+                first.setdefault(key, index)
+        self._sent = list(first.values())
+        self.misses = [requests[index] for index in self._sent]
+
+    def fill(self, answers: Sequence[Outcome]) -> list[Outcome]:
+        """Store the model's answers and return every request's outcome, in order."""
+        by_key: dict[str, Outcome] = {}
+        for index, answer in zip(self._sent, answers, strict=True):
+            key = self._keys[index]
+            by_key[key] = answer
+            self._outcomes[index] = answer
+            if isinstance(answer, Completion):
+                self._cached.store.put(key, self._cached.inner.backend, answer)
+        for index, outcome in enumerate(self._outcomes):
+            if outcome is None:  # a repeat of a request sent in this batch: a cache hit
+                answer = by_key[self._keys[index]]
+                self._outcomes[index] = (
+                    dataclasses.replace(answer, cached=True, latency_s=0.0)
+                    if isinstance(answer, Completion)
+                    else answer
+                )
+        return [outcome for outcome in self._outcomes if outcome is not None]

