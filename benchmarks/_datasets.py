@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -15,11 +16,11 @@ DATASETS = REPO_ROOT.parent / "shared" / "datasets"
 
 
 class MissingDataset(SystemExit):
-    """A missing data file: one line naming it, exit code 2."""
+    """A missing data file: one line naming it on stderr, exit code 2."""
 
     def __init__(self, path: Path) -> None:
-        super().__init__(f"benchmark data not found: {path} (expected beside the checkout)")
-        self.code = 2
+        print(f"benchmark data not found: {path} (expected beside the checkout)", file=sys.stderr)
+        super().__init__(2)
 
 
 def dataset_path(name: str) -> Path:

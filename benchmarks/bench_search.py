@@ -43,6 +43,7 @@ from autotune.llm.types import SamplingParams
 from autotune.search.events import Progress
 from autotune.search.optimizer import PromptOptimizer
 from autotune.search.parts import PromptParts
+from autotune.search.reader import read_study
 from autotune.search.result import OptimizationResult
 from autotune.search.settings import SearchSettings
 
@@ -135,9 +136,10 @@ def run_one(
                   flush=True)  # fmt: skip
 
     started = time.perf_counter()
+    storage = f"sqlite:///{folder / 'optuna.db'}"
     optimizer = PromptOptimizer(
         model, model, settings=settings, budget=Budget(max_calls=max_calls),
-        study_name=f"{task}-{searcher}", on_progress=show,
+        storage=storage, study_name=f"{task}-{searcher}", on_progress=show,
     )  # fmt: skip
     result = optimizer.optimize(bench, seed)
     wall = time.perf_counter() - started
@@ -169,6 +171,10 @@ def run_one(
         ],
         "unscored": result.unscored,
         "best_prompt": result.best_prompt.to_dict(),
+        "candidate_log": [
+            [c.number, c.operator, c.status, c.value, c.note[:160]]
+            for c in (row.candidate for row in read_study(f"{task}-{searcher}", storage).candidates)
+        ],
     }
 
 

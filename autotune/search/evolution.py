@@ -48,7 +48,7 @@ class EvolutionSearcher(BaseSearcher):
         context = OperatorContext(self.space, population, front, rng, trial.number)
         operator, target = self._choose(parent, context)
         child = operator.apply(parent, target, context)
-        label = operator.name if target == operator.name else f"{operator.name}:{target}"
+        label = _label(operator, target)
         candidate = Candidate(
             number=trial.number,
             parts=child.parts or parent.parts,
@@ -95,15 +95,26 @@ class EvolutionSearcher(BaseSearcher):
         return None
 
     def _choose(self, parent: Candidate, context: OperatorContext) -> tuple[BaseOperator, str]:
-        """An (operator, part) pair, weighted by how often that pair's children won."""
+        """An operator, then one of its parts, each weighted by how often its children won.
+
+        Operators are drawn first (each kind equally likely before any evidence), so an
+        operator with many parts (rewrite: four sections) is not tried four times as
+        often as one with a single part (demos).
+        """
         stats = context.population.operator_stats()
-        pairs = [(op, target) for op in self.operators for target in op.targets(parent, context)]
-        weights = []
-        for op, target in pairs:
-            label = op.name if target == op.name else f"{op.name}:{target}"
-            won, tried = stats.get(label, (0, 0))
-            weights.append((won + 1) / (tried + 2))
-        return context.rng.choices(pairs, weights=weights, k=1)[0]
+        rng = context.rng
+        options = [(op, op.targets(parent, context)) for op in self.operators]
+        options = [(op, targets) for op, targets in options if targets]
+
+        def weight(labels: list[str]) -> float:
+            won = sum(stats.get(label, (0, 0))[0] for label in labels)
+            tried = sum(stats.get(label, (0, 0))[1] for label in labels)
+            return (won + 1) / (tried + 2)
+
+        kinds = [weight([_label(op, t) for t in targets]) for op, targets in options]
+        operator, targets = rng.choices(options, weights=kinds, k=1)[0]
+        target = rng.choices(targets, weights=[weight([_label(operator, t)]) for t in targets])[0]
+        return operator, target
 
     def _minibatch(self, parent: Candidate, rng: random.Random) -> tuple[Case, ...]:
         """Up to ``minibatch_size`` search cases the parent was scored on: half of them
@@ -118,3 +129,8 @@ class EvolutionSearcher(BaseSearcher):
         chosen = rng.sample(failed, take_failed)
         chosen += rng.sample(passed, min(len(passed), size - take_failed))
         return tuple(sorted(chosen, key=lambda c: c.id))
+
+
+def _label(operator: BaseOperator, target: str) -> str:
+    """How a child's operator is recorded: ``rewrite:context``, ``demos``, ``merge``."""
+    return operator.name if target == operator.name else f"{operator.name}:{target}"
