@@ -3,30 +3,46 @@
 The Prompt Generator (:class:`~autotune.meta.proposers.GeneratorProposer`) drafts a
 Persona / Context / Steps / Format / Examples prompt from the intent; missing or empty
 sections are regenerated one at a time (:class:`~autotune.gen._sections.SectionWriter`).
-With a benchmark, the draft is scored on the training split by the
-:class:`~autotune.evaluate.Evaluator`, and for ``rounds`` rounds the Critic and Refiner
-(:class:`~autotune.meta.proposers.RefinerProposer`) rewrite the best prompt from its
-failures; the best prompt by training score is kept.
+With a benchmark, the draft is the seed of the search's evolutionary searcher, limited
+to section edits (the Meta-LLM rewrites one section from the best prompt's failures; no
+section is dropped, so the prompt keeps its five parts) for ``rounds`` candidates on the
+training split; the best prompt by training score is kept (ties: the shorter one). A
+draft that already passes every training case is kept as it is.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import optuna
+
 from autotune.bench.benchmark import Benchmark
+from autotune.bench.case import Case
 from autotune.errors import DataError, UserInputError
 from autotune.evaluate import EvalResult, Evaluator
 from autotune.gen._sections import CompletedSections, SectionWriter
+from autotune.llm.accounting import UsageMeter
 from autotune.llm.base import BaseLLM
 from autotune.llm.types import SamplingParams
 from autotune.meta.brief import TaskBrief, brief_from_benchmark
-from autotune.meta.proposers import BaseProposer, GeneratorProposer, RefinerProposer
+from autotune.meta.proposers import BaseProposer, GeneratorProposer
+from autotune.meta.section_edit import SectionEditor
 from autotune.meta.sections import SECTION_NAMES, PromptSections
 from autotune.prompt import DEFAULT_USER_TEMPLATE, Prompt
+from autotune.search._driver import SearchLoop
+from autotune.search.base import SearchSpace
+from autotune.search.candidate import Candidate
+from autotune.search.events import Progress, ProgressCallback
+from autotune.search.evolution import EvolutionSearcher
+from autotune.search.operators import RewriteSection
+from autotune.search.parts import PromptParts
+from autotune.search.population import Population
+from autotune.search.settings import SearchSettings
+from autotune.tracking.base import NullRun, NullTracker
 
 ProposerT = TypeVar("ProposerT", bound=BaseProposer)
 
@@ -152,7 +168,7 @@ def generate_prompt(
         meta_llm: The model that writes, critiques and refines prompts.
         benchmark: Optional benchmark; its training split scores the candidates.
         task_llm: The model that answers the cases (default ``meta_llm``).
-        rounds: Refinement rounds after the draft (with a benchmark).
+        rounds: Candidates the search tries after the draft (with a benchmark).
         settings: Sampling, section attempts, training-case limit.
         on_round: Called after each round with its score (progress display).
 
@@ -179,14 +195,8 @@ def generate_prompt(
     result = GeneratedPrompt(intent.strip(), best.completed.sections, best.prompt)
     result.meta_calls = draft.calls + best.completed.calls
     if benchmark is not None:
-        loop = _RefineLoop(result, brief, writer, proposer(RefinerProposer, 1), on_round)
-        evaluator = Evaluator(
-            task_llm or meta_llm,
-            benchmark.metrics,
-            params=s.task_params,
-            concurrency=s.concurrency,
-        )
-        best = loop.run(best, evaluator, rounds, user_template)
+        best = _search(best, result, brief, benchmark, task_llm or meta_llm, meta_llm, rounds, s,
+                       on_round)  # fmt: skip
     _finish(result, best)
     return result
 
@@ -227,71 +237,101 @@ def _finish(result: GeneratedPrompt, best: _Candidate) -> None:
     result.evaluation = best.evaluation
 
 
-class _RefineLoop:
-    """Test the draft, then refine the best prompt from its failures for some rounds."""
+def _search(
+    draft: _Candidate,
+    result: GeneratedPrompt,
+    brief: TaskBrief,
+    benchmark: Benchmark,
+    task_llm: BaseLLM,
+    meta_llm: BaseLLM,
+    rounds: int,
+    s: GenerateSettings,
+    on_round: Callable[[RoundScore], None] | None,
+) -> _Candidate:
+    """The search's own loop (draft as seed, section edits only) on the training cases."""
+    space = _space(draft, brief, benchmark, rounds, s)
+    editor = SectionEditor(meta_llm, temperature=s.temperature, seed=s.seed)
+    searcher = EvolutionSearcher(space, [RewriteSection(editor)])
+    evaluator = Evaluator(
+        task_llm, benchmark.metrics, params=s.task_params, concurrency=s.concurrency
+    )
+    scored: dict[int, EvalResult] = {}
 
-    def __init__(
-        self,
-        result: GeneratedPrompt,
-        brief: TaskBrief,
-        writer: SectionWriter,
-        refiner: RefinerProposer,
-        on_round: Callable[[RoundScore], None] | None,
-    ) -> None:
+    def evaluate(candidate: Candidate, cases: Sequence[Case]) -> EvalResult:
+        evaluation = evaluator.evaluate(candidate.parts.to_prompt("generated"), cases)
+        scored[candidate.number] = evaluation
+        result.task_calls += evaluation.calls
+        return evaluation
+
+    study = optuna.create_study(direction="maximize")
+    population = Population()
+    history = _History(result, on_round)
+    for n_trials in (1, rounds + 1):  # the draft first: a perfect draft needs no edit
+        loop = SearchLoop(study, searcher, evaluate, n_trials, NullTracker(), NullRun(),
+                          UsageMeter(), history.on_progress(population))  # fmt: skip
+        loop.run(population)
+        if rounds and all(c.value == 1.0 for c in population.accepted()):
+            history.stopped()
+            break
+    result.meta_calls += sum(c.calls - scored.get(c.number, _NONE).calls for c in population)
+    best = population.ranked()[0] if population.ranked() else None
+    if best is None or best.operator == "seed":
+        draft.evaluation = scored.get(best.number) if best else None
+        return draft
+    sections = PromptSections(*(best.parts.section(name) for name in SECTION_NAMES))
+    completed = dataclasses.replace(draft.completed, sections=sections)
+    return _Candidate(completed, best.parts.to_prompt("generated"), scored.get(best.number))
+
+
+def _space(
+    draft: _Candidate, brief: TaskBrief, benchmark: Benchmark, rounds: int, s: GenerateSettings
+) -> SearchSpace:
+    """Every training case is scored; there are no demos to draw."""
+    seed = PromptParts(
+        **{name: getattr(draft.completed.sections, name) for name in SECTION_NAMES},
+        user_template=draft.prompt.user_template,
+        temperature=s.task_params.temperature,
+    )
+    cases = len(brief.train_cases)
+    settings = SearchSettings(
+        n_trials=rounds + 1,
+        seed=s.seed,
+        search_size=max(2, cases),
+        minibatch_size=cases,
+        concurrency=s.concurrency,
+    )
+    return SearchSpace(settings, seed, brief.train_cases, (), brief, tuple(benchmark.labels))
+
+
+_NONE = EvalResult(rows=[], mean=float("nan"), ci_low=float("nan"), ci_high=float("nan"))
+
+
+class _History:
+    """Turns recorded candidates into :class:`RoundScore` entries, as they come."""
+
+    def __init__(self, result: GeneratedPrompt, on_round: Callable[[RoundScore], None] | None):
         self.result = result
-        self.brief = brief
-        self.writer = writer
-        self.refiner = refiner
         self.on_round = on_round
+        self.best: float | None = None
 
-    def run(
-        self, draft: _Candidate, evaluator: Evaluator, rounds: int, user_template: str
-    ) -> _Candidate:
-        best = self._test(draft, evaluator, 0, "draft", None)
-        for number in range(1, rounds + 1):
-            assert best.evaluation is not None
-            if not best.evaluation.failures:
-                self._record(number, "refine", None, best, False, "stopped: every case passes")
-                break
-            proposal = self.refiner.propose(
-                self.brief, best.prompt.system, best.evaluation.failures, number
-            )
-            self.result.meta_calls += proposal.calls
-            if not proposal.ok:
-                self._record(number, "refine", None, best, False, proposal.rejected)
-                continue
-            completed = self.writer.complete_text(proposal.raw, self.brief)
-            self.result.meta_calls += completed.calls
-            candidate = _candidate(completed, user_template)
-            best = self._test(candidate, evaluator, number, "refine", best)
-        return best
+    def on_progress(self, population: Population) -> ProgressCallback:
+        def record(event: Progress) -> None:
+            if event.phase != "search":
+                return
+            candidate = max(population, key=lambda c: c.number)
+            score = candidate.value if candidate.status == "accepted" else None
+            kept = score is not None and (self.best is None or score > self.best)
+            self.best = score if kept else self.best
+            origin = "draft" if candidate.operator == "seed" else candidate.operator
+            note = "" if kept else candidate.note
+            self._add(RoundScore(event.done - 1, origin, score, self.best, kept, note))
 
-    def _test(
-        self,
-        candidate: _Candidate,
-        evaluator: Evaluator,
-        number: int,
-        origin: str,
-        best: _Candidate | None,
-    ) -> _Candidate:
-        evaluation = evaluator.evaluate(candidate.prompt, self.brief.train_cases)
-        candidate.evaluation = evaluation
-        self.result.task_calls += evaluation.calls
-        better = best is None or evaluation.mean > _score(best)
-        winner = candidate if better else best
-        assert winner is not None
-        note = "" if better else f"not better than {_score(winner):.3f}"
-        self._record(number, origin, evaluation.mean, winner, better, note)
-        return winner
+        return record
 
-    def _record(
-        self, number: int, origin: str, score: float | None, best: _Candidate, kept: bool, note: str
-    ) -> None:
-        entry = RoundScore(number, origin, score, _score(best), kept, note)
+    def stopped(self) -> None:
+        self._add(RoundScore(1, "edit", None, self.best, False, "stopped: every case passes"))
+
+    def _add(self, entry: RoundScore) -> None:
         self.result.score_history.append(entry)
         if self.on_round is not None:
             self.on_round(entry)
-
-
-def _score(candidate: _Candidate) -> float:
-    return candidate.evaluation.mean if candidate.evaluation is not None else float("-inf")

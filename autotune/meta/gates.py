@@ -97,14 +97,20 @@ def debris(text: str) -> str:
     return ""
 
 
-def check_edit(text: str, task_vocabulary: frozenset[str], *, min_words: int = 3) -> GateVerdict:
-    """Reject empty or tiny edits, chat debris, and text sharing no word with the task."""
+def check_edit(
+    text: str, task_vocabulary: frozenset[str] | None, *, min_words: int = 3
+) -> GateVerdict:
+    """Reject empty or tiny edits, chat debris, and text sharing no word with the task.
+
+    ``task_vocabulary=None`` skips the relevance check (a Persona names a role, which
+    rarely shares a word with the task: "You are a careful editor").
+    """
     words = _WORD.findall(text)
     if len(words) < min_words:
         return GateVerdict(False, f"too short ({len(words)} words)")
     kind = debris(text)
     if kind:
         return GateVerdict(False, f"chat debris ({kind})")
-    if not content_words(text) & task_vocabulary:
+    if task_vocabulary is not None and not content_words(text) & task_vocabulary:
         return GateVerdict(False, "off-task (no word in common with the task)")
     return GateVerdict(True)

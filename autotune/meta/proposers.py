@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from autotune.errors import BudgetExceeded, FatalLLMError, LLMError
 from autotune.evaluate.results import CaseResult
@@ -22,7 +22,8 @@ from autotune.meta._render import (
     render_template,
 )
 from autotune.meta.brief import TaskBrief
-from autotune.meta.sections import parse_sections, repair_sections
+from autotune.meta.gates import check_edit, vocabulary
+from autotune.meta.sections import PromptSections, parse_sections, repair_sections
 
 DEFAULT_PERSONA = "You are a careful expert who does exactly this task."
 
@@ -108,14 +109,18 @@ class BaseProposer(abc.ABC):
         if outcome.sections is None:
             proposal.rejected = proposal.rejected or outcome.rejected
             return proposal
+        gated, dropped = gate_sections(outcome.sections, brief)
+        if not any((gated.persona, gated.context, gated.steps)):
+            proposal.rejected = f"no usable instruction after gating ({'; '.join(dropped)})"
+            return proposal
         sections, fixed = repair_sections(
-            outcome.sections,
+            gated,
             format_hint=brief.format_hint,
             examples=examples_block(brief.train_cases[:3], brief.user_template),
             persona=DEFAULT_PERSONA,
         )
         proposal.instruction = sections.render()
-        proposal.repaired = fixed
+        proposal.repaired = [*dropped, *fixed]
         proposal.rejected = ""
         return proposal
 
@@ -171,6 +176,28 @@ class RefinerProposer(BaseProposer):
             format_hint=brief.format_hint,
         )
         return self._ask_for_prompt(brief, refine_text, sample_index, proposal)
+
+
+def gate_sections(sections: PromptSections, brief: TaskBrief) -> tuple[PromptSections, list[str]]:
+    """``sections`` without the ones carrying chat debris or sharing no word with the task
+    (Format and Examples are repaired from the task afterwards); what was dropped and why."""
+    words = vocabulary([brief.description, brief.format_hint, *brief_inputs(brief)])
+    changes: dict[str, str] = {}
+    dropped: list[str] = []
+    for name in ("persona", "context", "steps"):
+        text = getattr(sections, name)
+        if not text.strip():
+            continue
+        verdict = check_edit(text, None if name == "persona" else words, min_words=2)
+        if not verdict.ok:
+            changes[name] = ""
+            dropped.append(f"dropped {name}: {verdict.reason}")
+    return replace(sections, **changes), dropped
+
+
+def brief_inputs(brief: TaskBrief) -> list[str]:
+    """The training inputs a proposer was shown, as text."""
+    return [" ".join(str(v) for v in case.inputs.values()) for case in brief.train_cases[:20]]
 
 
 def _examples_intro(brief: TaskBrief) -> str:

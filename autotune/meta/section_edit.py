@@ -135,7 +135,7 @@ class SectionEditor:
             return result
         continuation = result.text[len(spec.prefix) :] if spec.prefix else result.text
         words = vocabulary([brief.description, *labels, *(m.input for m in shown)])
-        verdict = check_edit(continuation, words)
+        verdict = check_edit(continuation, None if section == "persona" else words)
         if not verdict.ok:
             result.rejected, result.text = verdict.reason, None
         return result

@@ -27,6 +27,7 @@ from autotune.search.pareto import front_weights, select_parent
 from autotune.search.population import Population
 
 _TIE = 1e-9
+MAX_DUPLICATES = 5
 
 
 class EvolutionSearcher(BaseSearcher):
@@ -46,26 +47,28 @@ class EvolutionSearcher(BaseSearcher):
         front = front_weights(population.accepted(), self.space.case_ids())
         parent = population.get(select_parent(front or {seed.number: 1}, rng))
         context = OperatorContext(self.space, population, front, rng, trial.number)
-        operator, target = self._choose(parent, context)
-        child = operator.apply(parent, target, context)
-        label = _label(operator, target)
-        candidate = Candidate(
-            number=trial.number,
-            parts=child.parts or parent.parts,
-            parents=child.parents,
-            operator=label,
-            note=child.note,
-            raw=child.raw,
-            calls=child.calls,
-        )
-        if child.parts is None:
-            candidate.status = "failed"
-            return Ask(candidate)
-        known = population.knows(child.parts.fingerprint())
-        if known is not None:
+        for _ in range(MAX_DUPLICATES):  # a prompt tried before costs nothing: draw again
+            operator, target = self._choose(parent, context)
+            child = operator.apply(parent, target, context)
+            candidate = Candidate(
+                number=trial.number,
+                parts=child.parts or parent.parts,
+                parents=child.parents,
+                operator=_label(operator, target),
+                note=child.note,
+                raw=child.raw,
+                calls=child.calls,
+            )
+            if child.parts is None:
+                candidate.status = "failed"
+                return Ask(candidate)
+            known = population.knows(child.parts.fingerprint())
+            if known is None:
+                return Ask(candidate, self._minibatch(parent, rng), "minibatch")
             candidate.status, candidate.note = "failed", f"same prompt as #{known}"
-            return Ask(candidate)
-        return Ask(candidate, self._minibatch(parent, rng), "minibatch")
+            if child.calls:
+                break  # a Meta-LLM call was spent: record it
+        return Ask(candidate)
 
     def tell(
         self, trial: optuna.Trial, ask: Ask, rows: Sequence[CaseResult], population: Population

@@ -97,7 +97,7 @@ def test_with_a_benchmark_scores_are_shown_per_round_and_logged(
     err = capsys.readouterr().err
     # The echo model repeats the review, so the label metric finds each case's own label.
     assert "round 0 draft  train 1.000  best 1.000 *" in err
-    assert "round 1 refine train -  best 1.000  (stopped: every case passes)" in err
+    assert "round 1 edit   train -  best 1.000  (stopped: every case passes)" in err
     client, run = single_run(uri)
     history = client.get_metric_history(run.info.run_id, "train_score")
     assert [(m.step, m.value) for m in history] == [(0, 1.0)]

@@ -156,53 +156,47 @@ def task_llm() -> ScriptedLLM:
     return ScriptedLLM(reply)
 
 
-def bench_meta(refined: Sequence[str]) -> ScriptedLLM:
-    answers = iter(refined)
+def bench_meta(edit: str) -> ScriptedLLM:
+    """Drafts a plain prompt; answers every section edit with ``edit``."""
 
     def reply(messages: Sequence[Message], params: SamplingParams) -> str:
-        text = messages[-1].content
-        if text.startswith("You review prompts"):
-            return "- The prompt never asks to read the review carefully."
-        if text.startswith("You are an expert prompt engineer. Rewrite"):
-            return next(answers)
+        if messages[-1].content.startswith("You improve one part"):
+            return edit
         return "## Persona\nA critic.\n\n## Context\nMovie reviews.\n\n## Steps\n1. Read it."
 
     return ScriptedLLM(reply)
 
 
-def test_with_a_benchmark_the_best_refinement_is_kept_and_scores_are_shown() -> None:
-    refined = ["## Persona\nA critic.\n## Context\nMovie reviews.\n## Steps\nRead CAREFULLY."]
+def test_with_a_benchmark_the_search_edits_sections_and_keeps_the_best() -> None:
     rounds: list[RoundScore] = []
-    meta, task = bench_meta(refined), task_llm()
+    meta, task = bench_meta("Read CAREFULLY, then answer positive or negative."), task_llm()
     result = generate_prompt(
-        INTENT, meta, benchmark=sentiment_bench(), task_llm=task, rounds=2, on_round=rounds.append
+        INTENT, meta, benchmark=sentiment_bench(), task_llm=task, rounds=4, on_round=rounds.append
     )
     history = [(e.round, e.origin, e.score, e.best, e.kept) for e in result.score_history]
-    assert history == [
-        (0, "draft", 0.5, 0.5, True),
-        (1, "refine", 1.0, 1.0, True),
-        (2, "refine", None, 1.0, False),
-    ]
-    assert result.score_history[2].note == "stopped: every case passes"
-    assert rounds == result.score_history
+    assert history[0] == (0, "draft", 0.5, 0.5, True)
+    assert len(history) == 5 and rounds == result.score_history
+    kept = [e for e in result.score_history if e.kept and e.round > 0]
+    assert kept and kept[-1].score == 1.0 and kept[-1].origin.startswith("rewrite:")
     assert "CAREFULLY" in result.prompt.system and result.prompt.user_template == "Review: {text}"
-    assert result.score == 1.0 and task.calls == result.task_calls == 8  # 4 train cases x 2
-    # Format and Examples come from the benchmark, not from extra Meta-LLM requests.
-    assert '"positive" or "negative"' in result.sections.format
+    assert result.score == 1.0 and task.calls == result.task_calls
+    # Format and Examples came from the benchmark, not from extra Meta-LLM requests; an
+    # edited Format still names every label.
+    assert all(label in result.sections.format for label in ("positive", "negative"))
     assert "Input: Review: it was lovely\nOutput: positive" in result.sections.examples
     assert result.defaulted == ["format", "examples"] and section_requests(meta) == []
-    refine_request = meta.requests[2][0][-1].content
-    assert "Input: text: it was awful" in refine_request  # failures reach the Refiner
+    edit_request = next(m[-1].content for m, _ in meta.requests if "You improve" in m[-1].content)
+    assert "it was" in edit_request  # the draft's failures reach the Meta-LLM
 
 
-def test_a_worse_refinement_is_not_kept() -> None:
-    meta = bench_meta(["## Persona\nA critic.\n## Context\nSay negative.\n## Steps\nBe quick."])
+def test_an_edit_that_does_not_help_is_not_kept() -> None:
+    meta = bench_meta("Say negative about positive reviews.")
     result = generate_prompt(
-        INTENT, meta, benchmark=sentiment_bench(), task_llm=task_llm(), rounds=1
+        INTENT, meta, benchmark=sentiment_bench(), task_llm=task_llm(), rounds=2
     )
-    last = result.score_history[-1]
-    assert (last.score, last.kept, last.note) == (0.5, False, "not better than 0.500")
-    assert "Say negative" not in result.prompt.system and section_requests(meta) == []
+    assert [e.kept for e in result.score_history] == [True, False, False]
+    assert "Say negative" not in result.prompt.system and result.score == 0.5
+    assert section_requests(meta) == []
 
 
 def test_inputs_are_checked_before_any_call() -> None:
