@@ -26,6 +26,9 @@ from autotune.meta.gates import check_edit, vocabulary
 
 _WORD_RULE = "word ::= [a-zA-Z'/-]+"
 _SENTENCE = 'word ((",")? " " word){2,24} "."'
+# A label's description stays short: long ones drift into one example's details.
+_LABEL_SENTENCE = 'word ((",")? " " word){1,11} "."'
+GUIDE_ATTEMPTS = 2
 _STEP = 'word (" " word){1,14} "."'
 _STEPS = f'"1. " {_STEP} ("\\n2. " {_STEP} ("\\n3. " {_STEP})?)?'
 MAX_EDIT_CHARS = 400
@@ -87,6 +90,11 @@ class EditResult:
     label: str | None = None
 
 
+def guide_prefix(label: str) -> str:
+    """How a label guide's sentence begins (and how it is found again in a Context)."""
+    return f"{label} texts are about "
+
+
 def label_to_describe(mistakes: Sequence[Mistake], labels: Sequence[str], pick: int) -> str:
     """The expected label the prompt misses most (``pick`` breaks ties)."""
     counts = Counter(m.expected for m in mistakes if m.expected in labels)
@@ -129,13 +137,27 @@ class SectionEditor:
         if section == "context" and labels:
             label = label_to_describe(mistakes, labels, sample_index)
             spec, shown = self._label_spec(label, mistakes, brief)
-        result = self._ask(spec, current, shown, brief, sample_index)
+        result = self._gated(spec, current, shown, brief, sample_index, labels)
         result.label = label
+        return result
+
+    def _gated(
+        self,
+        spec: EditSpec,
+        current: str,
+        shown: Sequence[Mistake],
+        brief: TaskBrief,
+        sample_index: int,
+        labels: Sequence[str],
+    ) -> EditResult:
+        """Ask, then reject chat debris and (but for a Persona) off-task text."""
+        result = self._ask(spec, current, shown, brief, sample_index)
         if result.text is None:
             return result
         continuation = result.text[len(spec.prefix) :] if spec.prefix else result.text
         words = vocabulary([brief.description, *labels, *(m.input for m in shown)])
-        verdict = check_edit(continuation, None if section == "persona" else words)
+        persona = spec.prefix == SPECS["persona"].prefix
+        verdict = check_edit(continuation, None if persona else words)
         if not verdict.ok:
             result.rejected, result.text = verdict.reason, None
         return result
@@ -154,7 +176,38 @@ class SectionEditor:
             f'These texts should be labelled "{label}". '
             f'Complete the sentence saying what "{label}" texts are about.'
         )
-        return EditSpec("Context", ask, f"{label} texts are about ", _SENTENCE), shown
+        return EditSpec("Context", ask, guide_prefix(label), _LABEL_SENTENCE), shown
+
+    def label_guide(
+        self,
+        labels: Sequence[str],
+        mistakes: Sequence[Mistake],
+        brief: TaskBrief,
+        sample_index: int,
+    ) -> EditResult:
+        """One sentence per label saying what its texts are about, all of them gated.
+
+        A guide for every label at once keeps the prompt balanced (a sentence about one
+        label alone pulls a small model toward it); a label whose sentence fails the
+        gates is asked again once, and the guide is rejected if one still fails.
+        """
+        sentences: list[str] = []
+        raws: list[str] = []
+        calls = 0
+        for offset, label in enumerate(labels):
+            for attempt in range(GUIDE_ATTEMPTS):
+                index = (sample_index * len(labels) + offset) * GUIDE_ATTEMPTS + attempt
+                spec, shown = self._label_spec(label, mistakes, brief)
+                result = self._gated(spec, "", shown, brief, index, labels)
+                calls += result.calls
+                raws.append(result.raw)
+                if result.text is not None:
+                    sentences.append(result.text)
+                    break
+            else:
+                reason = f"the sentence about {label!r}: {result.rejected}"
+                return EditResult(None, reason, raw="\n".join(raws), calls=calls)
+        return EditResult(" ".join(sentences), raw="\n".join(raws), calls=calls)
 
     def _ask(
         self,

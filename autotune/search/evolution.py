@@ -5,9 +5,10 @@ one part and an operator (the Meta-LLM rewrites a section from the parent's fail
 two front candidates are merged, a part is dropped, the demos are re-drawn, the framing
 or the instruction's place changes), and scores the child on a mini-batch of search
 cases where the parent is known (half its failures, half its successes). The child is
-accepted only if it does at least as well as its parent there (a tie counts only when
-the child is shorter); accepted children are scored on every search case and join the
-front. Operators that keep winning are chosen more often.
+accepted only if it does at least as well as its parent there, ties broken by prompt
+tokens (an equal score counts for a shorter child only); accepted children are scored on
+every search case and join the front when they are best on some case. Operators that
+keep winning are chosen more often.
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ class EvolutionSearcher(BaseSearcher):
             candidate.status, candidate.note = "failed", "no case of the mini-batch was scored"
             return None
         shorter = candidate.tokens(cases=ids) < best.tokens(cases=ids)
+        # "At least as good", with ties broken by prompt tokens as everywhere: an equal
+        # score counts only for a shorter prompt (a longer one adds cost, not value).
         if mine > theirs + _TIE or (abs(mine - theirs) <= _TIE and shorter):
             rest = tuple(c for c in self.space.search_cases if c.id not in set(ids))
             candidate.note += f" | mini-batch {mine:.2f} vs #{best.number} {theirs:.2f}"

@@ -74,3 +74,26 @@ def test_chatter_is_rejected_with_its_reason() -> None:
     result = editor.edit("steps", "", MISTAKES, BRIEF, 0)
     assert result.text is None and result.rejected.startswith("chat debris")
     assert result.raw.startswith("Sure")
+
+
+def test_a_label_guide_has_one_gated_sentence_per_label() -> None:
+    answers = iter(
+        [
+            "positive texts are about films people loved.",
+            "Sure! I hope this helps.",  # debris: the label is asked again
+            "negative texts are about dull, tedious films.",
+        ]
+    )
+    editor = SectionEditor(ScriptedLLM(lambda messages, params: next(answers)))
+    result = editor.label_guide(("positive", "negative"), MISTAKES, BRIEF, 0)
+    assert result.text == (
+        "positive texts are about films people loved. negative texts are about dull, tedious films."
+    )
+    assert result.calls == 3
+
+
+def test_a_label_guide_with_a_label_that_keeps_failing_is_rejected() -> None:
+    editor = SectionEditor(ScriptedLLM(["Sure! I hope this helps."]))
+    result = editor.label_guide(("positive", "negative"), MISTAKES, BRIEF, 0)
+    assert result.text is None and result.rejected.startswith("the sentence about 'positive'")
+    assert result.calls == 2

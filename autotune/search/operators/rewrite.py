@@ -6,7 +6,7 @@ import re
 from typing import ClassVar
 
 from autotune.meta._render import show_value
-from autotune.meta.section_edit import Mistake, SectionEditor
+from autotune.meta.section_edit import Mistake, SectionEditor, guide_prefix
 from autotune.search.candidate import Candidate
 from autotune.search.operators.base import BaseOperator, Child, OperatorContext
 
@@ -16,9 +16,10 @@ REWRITABLE = ("persona", "context", "steps", "format")
 class RewriteSection(BaseOperator):
     """Asks the Meta-LLM for a new version of one section (see :class:`SectionEditor`).
 
-    For a label task, a Context edit adds (or replaces) one sentence saying what texts of
-    the label the parent misses most are about, keeping the rest of the Context; a
-    Format edit must name every label.
+    For a label task, the first Context edit adds a guide: one sentence per label saying
+    what its texts are about; later ones rewrite the sentence of the label the parent
+    misses most, keeping the rest. A Format edit must name every label, and a missing
+    Format is set from the task's answer form.
     """
 
     name: ClassVar[str] = "rewrite"
@@ -33,9 +34,19 @@ class RewriteSection(BaseOperator):
         space = context.space
         mistakes = self._mistakes(parent, context)
         current = parent.parts.section(target)
-        result = self.editor.edit(
-            target, current, mistakes, space.brief, context.sample_index, space.labels
-        )
+        if target == "format" and space.labels and not current.strip():
+            # The answer's form comes from the task; no Meta-LLM is needed to state it.
+            parts = parent.parts.with_(format=space.brief.format_hint)
+            return Child(parts, (parent.number,), note=f"format: {space.brief.format_hint}")
+        guide = target == "context" and space.labels and not _has_guide(current, space.labels)
+        if guide:
+            result = self.editor.label_guide(
+                space.labels, mistakes, space.brief, context.sample_index
+            )
+        else:
+            result = self.editor.edit(
+                target, current, mistakes, space.brief, context.sample_index, space.labels
+            )
         child = Child(None, (parent.number,), raw=result.raw, calls=result.calls)
         if result.text is None:
             child.note = f"edit rejected: {result.rejected}"
@@ -44,7 +55,9 @@ class RewriteSection(BaseOperator):
             child.note = "edit rejected: the Format does not name every label"
             return child
         text = result.text
-        if target == "context" and result.label is not None:
+        if guide:
+            text = f"{current.strip()} {result.text}".strip()
+        elif target == "context" and result.label is not None:
             text = _with_label_sentence(current, result.label, result.text)
         child.parts = parent.parts.with_(**{target: text})
         child.note = f"{target}: {result.text}"
@@ -70,8 +83,13 @@ def _names_all(text: str, labels: tuple[str, ...]) -> bool:
     return all(label.lower() in lowered for label in labels)
 
 
+def _has_guide(context: str, labels: tuple[str, ...]) -> bool:
+    """Whether ``context`` already says what the texts of some label are about."""
+    return any(guide_prefix(label) in context for label in labels)
+
+
 def _with_label_sentence(context: str, label: str, sentence: str) -> str:
     """``context`` with its sentence about ``label`` replaced by ``sentence`` (or added)."""
-    start = f"{label} texts are about"
+    start = guide_prefix(label).strip()
     kept = [s for s in re.split(r"(?<=[.!?])\s+", context.strip()) if s and not s.startswith(start)]
     return " ".join([*kept, sentence])
