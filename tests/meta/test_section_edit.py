@@ -79,7 +79,7 @@ def test_chatter_is_rejected_with_its_reason() -> None:
 def test_a_label_guide_has_one_gated_sentence_per_label() -> None:
     answers = iter(
         [
-            "positive texts are about films people loved.",
+            "positive texts are about movies people loved.",
             "Sure! I hope this helps.",  # debris: the label is asked again
             "negative texts are about dull, tedious films.",
         ]
