@@ -87,7 +87,8 @@ def test_a_label_guide_has_one_gated_sentence_per_label() -> None:
     editor = SectionEditor(ScriptedLLM(lambda messages, params: next(answers)))
     result = editor.label_guide(("positive", "negative"), MISTAKES, BRIEF, 0)
     assert result.text == (
-        "positive texts are about films people loved. negative texts are about dull, tedious films."
+        "positive texts are about movies people loved. "
+        "negative texts are about dull, tedious films."
     )
     assert result.calls == 3
 
