@@ -56,7 +56,7 @@ class _Shared:
         """The batch engine (made on first use), or None where it cannot be made."""
         if self._engine is None and not self._engine_failed and self.renderer is not None:
             try:
-                self._engine = BatchEngine(self.llama, self.n_ctx, self.tuner)
+                self._engine = BatchEngine(self.llama, self.n_ctx)
             except (LLMError, AttributeError, OSError) as exc:  # an old or odd build
                 logger.warning("batched decoding unavailable, one request at a time: %s", exc)
                 self._engine_failed = True
