@@ -12,7 +12,22 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DATASETS = REPO_ROOT.parent / "shared" / "datasets"
+
+
+def _main_checkout() -> Path:
+    """The repository root, or for a git worktree the main checkout it belongs to (its
+    ``.git`` file names ``<main>/.git/worktrees/<name>``), beside which the data lives."""
+    marker = REPO_ROOT / ".git"
+    if marker.is_file():
+        text = marker.read_text(encoding="utf-8").strip()
+        if text.startswith("gitdir:"):
+            gitdir = Path(text.partition(":")[2].strip())
+            if gitdir.parent.name == "worktrees":
+                return gitdir.parent.parent.parent
+    return REPO_ROOT
+
+
+DATASETS = _main_checkout().parent / "shared" / "datasets"
 
 
 class MissingDataset(SystemExit):
