@@ -96,3 +96,14 @@ def test_the_installed_build_generates_in_a_child_process(embedded_gguf_path: Pa
     # crashing build. The child must evaluate a real, multi-token prompt.
     match = re.search(r"ok: (\d+) prompt tokens, (\d+) generated", verdict.detail)
     assert match and int(match.group(1)) >= 32 and int(match.group(2)) >= 1, verdict.detail
+
+
+def test_the_rebuild_command_uses_the_flags_the_makefile_builds_with() -> None:
+    # Two copies of the portable flags (the script and the one-line hint) must agree.
+    script = Path(__file__).parents[2] / "scripts" / "llama-wheel.sh"
+    x86 = script.read_text().split("x86_64|amd64)", 1)[1].split(";;", 1)[0]
+    match = re.search(r'default_flags="([^"]+)"', x86)
+    assert match, "no default_flags for x86_64 in scripts/llama-wheel.sh"
+    script_flags = set(match.group(1).split())
+    script_flags -= {"-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF"}
+    assert set(backend_check.PORTABLE_FLAGS.split()) == script_flags
