@@ -7,8 +7,11 @@ falls on every build alike. A child loads SmolLM2-135M with autotune's thread se
 ``--reps`` requests of a ``--prompt-tokens`` prompt and a ``--gen-tokens`` generation
 (end of text banned, so every request generates exactly that many). llama.cpp's own
 counters give prompt-processing and generation tokens/s; the wall clock gives the
-whole request. A child that dies by a signal is recorded as a crash (the signal and the
-last lines it wrote) and that build is not run again.
+whole request. The same work is also timed in CPU seconds of the child (``*_cpu_*``:
+the prompt as one batch, then ``--gen-tokens`` one-token decodes, and the request),
+which a loaded machine disturbs far less than the wall clock. A child that dies by a
+signal is recorded as a crash (the signal and the last lines it wrote) and that build
+is not run again.
 
 Usage: python benchmarks/bench_llama_builds.py portable=VENV/bin/python \
            avx512=OTHER/bin/python [--rounds 5] [--reps 3]
@@ -57,14 +60,27 @@ while len(tokens) < n_prompt:
 tokens = tokens[:n_prompt]
 ban_eos = {llama.token_eos(): -1.0e9}
 
+def kernels():
+    # CPU seconds of this process: on a shared machine far steadier than the wall clock.
+    llama.reset()
+    c0 = time.process_time()
+    llama.eval(tokens)
+    c1 = time.process_time()
+    for token in tokens[:n_gen]:
+        llama.eval([token])
+    c2 = time.process_time()
+    return {"prompt_cpu_tok_s": n_prompt / (c1 - c0), "gen_cpu_tok_s": n_gen / (c2 - c1)}
+
 def request():
     llama.reset()  # no reuse of the previous prompt: every request starts cold
     llama_cpp.llama_perf_context_reset(llama.ctx)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     out = llama.create_completion(tokens, max_tokens=n_gen, temperature=0.0, logit_bias=ban_eos)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     perf = llama_cpp.llama_perf_context(llama.ctx)
     return {
+        **kernels(),
+        "request_cpu_s": cpu,
         "request_s": wall,
         "prompt_tokens": perf.n_p_eval,
         "prompt_tok_s": perf.n_p_eval / (perf.t_p_eval_ms / 1000),
@@ -82,7 +98,14 @@ print(json.dumps({"load_s": load_s, "runs": runs, "system_info": info,
                   "n_threads": llama.n_threads, "n_threads_batch": llama.n_threads_batch}))
 """
 
-METRICS = ("prompt_tok_s", "gen_tok_s", "request_s")
+METRICS = (
+    "prompt_tok_s",
+    "gen_tok_s",
+    "request_s",
+    "prompt_cpu_tok_s",
+    "gen_cpu_tok_s",
+    "request_cpu_s",
+)
 
 
 def run_child(python: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -118,7 +141,7 @@ def summarize(name: str, children: list[dict[str, Any]]) -> dict[str, Any]:
     runs = [run for child in good for run in child["runs"]]
     for metric in METRICS:
         values = [run[metric] for run in runs]
-        best = min(values) if metric == "request_s" else max(values)
+        best = min(values) if metric.startswith("request") else max(values)
         out[metric] = {"median": statistics.median(values), "best": best, "n": len(values)}
     out["load_s_median"] = statistics.median(child["load_s"] for child in good)
     out["features"] = features(good[0]["system_info"])
@@ -220,17 +243,15 @@ def main() -> None:
 
 def print_table(report: dict[str, Any]) -> None:
     base = report["baseline"]
-    print(f"{'build':<12}{'prompt tok/s':>14}{'gen tok/s':>11}{'request s':>11}  vs {base}")
+    print("medians; wall clock | CPU seconds of the child; ratios: median over rounds")
+    print(f"{'build':<18}" + "".join(f"{metric:>18}" for metric in METRICS))
     for build in report["builds"]:
         if "prompt_tok_s" not in build:
-            print(f"{build['name']:<12}  {build.get('crash') or 'no result'}")
+            print(f"{build['name']:<18}{build.get('crash') or 'no result'}")
             continue
+        print(f"{build['name']:<18}" + "".join(f"{build[m]['median']:>18.2f}" for m in METRICS))
         ratios = build["vs_" + base]
-        shown = " ".join(f"{k}x{v:.3f}" for k, v in ratios.items())
-        print(
-            f"{build['name']:<12}{build['prompt_tok_s']['median']:>14.1f}"
-            f"{build['gen_tok_s']['median']:>11.1f}{build['request_s']['median']:>11.3f}  {shown}"
-        )
+        print(f"{'  vs ' + base:<18}" + "".join(f"{ratios.get(m, 0):>17.3f}x" for m in METRICS))
 
 
 if __name__ == "__main__":
