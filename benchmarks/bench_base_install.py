@@ -3,7 +3,8 @@
 Each install is a virtual environment (for example today's ``pip install .`` against
 the dependency set before the lean extras). Per environment: the size of its
 site-packages, how many distributions it holds, ``python -X importtime -c "import
-autotune"`` (autotune's own cumulative import time) and the wall time of a process that
+autotune"`` (autotune's own cumulative import time) and the wall time and CPU seconds
+of a process that
 imports autotune, runs ``autotune --help`` and ``autotune doctor --json``. Timings are
 medians over ``--runs`` rounds, the environments interleaved in an order rotated per
 round, so that load from other processes falls on all of them alike. Children run
@@ -19,6 +20,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -28,7 +30,16 @@ from pathlib import Path
 from typing import Any
 
 RESULT_PATH = Path(__file__).parent / "results" / "base_install.json"
-TIMED = ("import_wall_s", "help_s", "doctor_json_s")
+# Wall clock, and CPU seconds of the child (user + system), which a loaded machine
+# disturbs far less than the wall clock.
+TIMED = (
+    "import_wall_s",
+    "help_s",
+    "doctor_json_s",
+    "import_cpu_s",
+    "help_cpu_s",
+    "doctor_json_cpu_s",
+)
 
 
 def site_packages(venv: Path) -> Path:
@@ -60,10 +71,17 @@ def static_facts(venv: Path) -> dict[str, Any]:
     }
 
 
-def timed(command: list[str], env: dict[str, str], cwd: str) -> tuple[float, int, str]:
-    started = time.perf_counter()
+def children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(command: list[str], env: dict[str, str], cwd: str) -> tuple[float, float, int, str]:
+    """Wall seconds, CPU seconds (the child and its waited-for children), exit code, output."""
+    started, cpu = time.perf_counter(), children_cpu_s()
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd, check=False)
-    return time.perf_counter() - started, done.returncode, done.stdout + done.stderr
+    wall, cpu = time.perf_counter() - started, children_cpu_s() - cpu
+    return wall, cpu, done.returncode, done.stdout + done.stderr
 
 
 def autotune_import_us(python: str, env: dict[str, str], cwd: str) -> int:
@@ -85,14 +103,18 @@ def autotune_import_us(python: str, env: dict[str, str], cwd: str) -> int:
 
 def one_round(venv: Path, env: dict[str, str], cwd: str) -> dict[str, Any]:
     python, cli = str(venv / "bin" / "python"), str(venv / "bin" / "autotune")
-    import_s, _, _ = timed([python, "-c", "import autotune"], env, cwd)
-    help_s, _, _ = timed([cli, "--help"], env, cwd)
-    doctor_s, code, out = timed([cli, "doctor", "--json"], env, cwd)
+    import_s, import_cpu, _, _ = timed([python, "-c", "import autotune"], env, cwd)
+    help_s, help_cpu, _, _ = timed([cli, "--help"], env, cwd)
+    doctor_s, doctor_cpu, code, out = timed([cli, "doctor", "--json"], env, cwd)
+    no_doctor = "invalid choice" in out
     return {
         "import_us": autotune_import_us(python, env, cwd),
         "import_wall_s": import_s,
+        "import_cpu_s": import_cpu,
+        "help_cpu_s": help_cpu,
+        "doctor_json_cpu_s": None if no_doctor else doctor_cpu,
         "help_s": help_s,
-        "doctor_json_s": doctor_s if "invalid choice" not in out else None,
+        "doctor_json_s": None if no_doctor else doctor_s,
         "doctor_exit": code,
     }
 
@@ -142,13 +164,19 @@ def main() -> None:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"{'install':<14}{'MB':>8}{'dists':>7}{'import ms':>11}{'--help s':>10}{'doctor s':>10}")
+    print("medians; seconds wall | CPU seconds of the child; import ms from -X importtime")
+    print(
+        f"{'install':<14}{'MB':>8}{'dists':>7}{'import ms':>11}"
+        + "".join(f"{k:>19}" for k in TIMED)
+    )
     for name, row in installs.items():
-        doctor = row["doctor_json_s_median"]
+        cells = "".join(
+            f"{'-' if row[k + '_median'] is None else round(row[k + '_median'], 3)!s:>19}"
+            for k in TIMED
+        )
         print(
             f"{name:<14}{row['site_packages_mb']:>8.1f}{row['distributions']:>7}"
-            f"{row['import_us_median'] / 1000:>11.1f}{row['help_s_median']:>10.2f}"
-            f"{doctor if doctor is None else round(doctor, 2)!s:>10}"
+            f"{row['import_us_median'] / 1000:>11.1f}{cells}"
         )
     print(f"wrote {args.out}")
 
