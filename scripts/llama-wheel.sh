@@ -21,8 +21,12 @@ version=$(sed -n 's/^llama[-_]cpp[-_]python==\(.*\)$/\1/Ip' "$here/constraints.t
 arch=$(uname -m)
 case "$arch" in
   x86_64|amd64)
-    # AVX2/FMA/F16C run on every x86-64 CPU of the last decade; AMX and AVX-512 stay off
-    # (AMX crashes; AVX-512 measured no faster here, see benchmarks/results/llama_build.json).
+    # AVX2/FMA/F16C run on every x86-64 CPU of the last decade; AMX and AVX-512 stay off.
+    # AMX crashes. Measured on an AMX Xeon (CPU seconds, one thread, vs this build):
+    # GGML_AVX512 alone no faster (prompt 1.01x, generation 0.94x); with VBMI/VNNI/BF16
+    # prompt 1.07x, generation 1.01x; native without AMX prompt 1.12x, generation 1.01x:
+    # at most 10% per request, not worth a wheel that runs on fewer CPUs
+    # (benchmarks/results/llama_builds.md).
     default_flags="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" ;;
   *)
     default_flags="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" ;;
