@@ -19,10 +19,11 @@ from autotune.experiment import Experiment
 from autotune.llm import load_llm
 from autotune.llm.accounting import Budget
 from autotune.llm.base import BaseLLM
+from autotune.search.coordination import run_once
 from autotune.search.events import ProgressCallback
 from autotune.search.optimizer import PromptOptimizer
 from autotune.search.result import OptimizationResult
-from autotune.search.storage import check_storage, default_storage_url
+from autotune.search.storage import check_storage, default_storage_url, open_storage
 from autotune.tracking.base import NullTracker, Tracker
 from autotune.tracking.traces import CallLog, TracedLLM
 
@@ -36,15 +37,25 @@ def _traced(task: BaseLLM, meta: BaseLLM, calls: CallLog) -> tuple[BaseLLM, Base
     return TracedLLM(task, calls, "task"), TracedLLM(meta, calls, "meta")
 
 
-def _log_study_inputs(tracker: Tracker, run_id: str, benchmark: Benchmark, calls: CallLog) -> None:
+def _log_study_inputs(
+    tracker: Tracker, run_id: str, benchmark: Benchmark, calls: CallLog, study: tuple[str, str]
+) -> None:
     """The benchmark's splits as datasets and sampled calls as traces on the parent run.
 
-    Until the search logs them per trial, they go on the study's parent run.
+    Until the search logs them per trial, they go on the study's parent run: the
+    datasets by one worker of ``study`` (storage URL, name; MLflow's store fails two
+    that log one dataset at the same moment), each worker's own calls by that worker.
     """
     run = tracker.existing_run(run_id)
-    for split in ("train", "validation", "test"):
-        if benchmark.split(split):
-            run.log_dataset(benchmark, split)
+
+    def log_datasets() -> bool:
+        for split in ("train", "validation", "test"):
+            if benchmark.split(split):
+                run.log_dataset(benchmark, split)
+        return True
+
+    storage, name = study
+    run_once(open_storage(storage), name, f"datasets-{run_id}", log_datasets)
     run.log_calls(calls.drain(), limit=STUDY_TRACES)
 
 
@@ -95,7 +106,7 @@ def check_scored(result: OptimizationResult) -> None:
             "run unusable: no validation case was scored (every model call failed); "
             "best_prompt.toml was not written"
         )
-    if result.held_out is not None:
+    if result.held_out is not None and result.held_out.seed.rows:  # kept ones were checked
         result.held_out.seed.check_usable(what="held-out test of the seed")
         result.held_out.best.check_usable(what="held-out test of the best prompt")
 
@@ -141,23 +152,36 @@ def run_experiment(
     result = optimizer.optimize(benchmark, seed)
     check_scored(result)  # an outage never becomes the "best prompt"
     if result.parent_run_id:
-        _log_study_inputs(tracker, result.parent_run_id, benchmark, calls)
+        study = (storage, experiment.name)
+        _log_study_inputs(tracker, result.parent_run_id, benchmark, calls, study)
     out = experiment.output_dir()
     out.mkdir(parents=True, exist_ok=True)
     result.prompt_path = save_prompt(result.best_prompt, out / "best_prompt.toml")
     if experiment.output.register_as and experiment.tracking.enabled:
-        from autotune.tracking.registry import register_prompt
+        _register(experiment, result, storage)
+    write_atomic(out / "result.json", json.dumps(result.summary(), indent=2, default=str))
+    return result
 
-        version = register_prompt(
+
+def _register(experiment: Experiment, result: OptimizationResult, storage: str) -> None:
+    """Register the best prompt once per study, whichever of its workers gets there."""
+    from autotune.tracking.registry import register_prompt
+
+    name, alias = experiment.output.register_as, experiment.output.alias
+    assert name is not None
+
+    def register() -> int:
+        return register_prompt(
             result.best_prompt,
-            experiment.output.register_as,
-            alias=experiment.output.alias,
+            name,
+            alias=alias,
             tracking_uri=experiment.tracking.uri,
             commit_message=f"autotune run {experiment.name}",
             tags={"autotune.study": experiment.name},
         )
-        alias = experiment.output.alias
-        result.registry_uri = f"prompts:/{experiment.output.register_as}@{alias}"
-        result.usage["registry_version"] = version
-    write_atomic(out / "result.json", json.dumps(result.summary(), indent=2, default=str))
-    return result
+
+    key = f"register-{experiment.search.n_trials}-{name}@{alias}"
+    result.registry_uri = f"prompts:/{name}@{alias}"
+    result.usage["registry_version"] = run_once(
+        open_storage(storage), experiment.name, key, register
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import optuna
 
 from autotune.bench.benchmark import Benchmark
@@ -10,6 +12,7 @@ from autotune.meta.brief import brief_from_benchmark
 from autotune.meta.proposers import GeneratorProposer, RefinerProposer
 from autotune.meta.section_edit import SectionEditor
 from autotune.prompt import Prompt
+from autotune.search._shared import once
 from autotune.search.base import BaseSearcher, SearchSpace
 from autotune.search.demos import draw_demo_sets, split_train
 from autotune.search.evolution import EvolutionSearcher
@@ -79,7 +82,7 @@ def build_searcher(
         )
         return TPESearcher(
             space,
-            InstructionPool(study, settings.pool_size),
+            InstructionPool(study, settings.pool_size, functools.partial(once, study)),
             demo_sets,
             GeneratorProposer(meta_llm, **options),  # type: ignore[arg-type]
             RefinerProposer(meta_llm, **options),  # type: ignore[arg-type]

@@ -9,11 +9,14 @@ PRUNED, unusable ones FAIL.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import optuna
+from optuna.exceptions import UpdateFinishedTrialError
+from optuna.trial import FrozenTrial, TrialState
 
 from autotune.bench.case import Case
 from autotune.errors import BudgetExceeded, LLMError
@@ -23,47 +26,70 @@ from autotune.search import _tracking
 from autotune.search._study import WORKER_ATTR, worker_id
 from autotune.search.base import Ask, BaseSearcher
 from autotune.search.candidate import SEARCH_SPLIT, Candidate
+from autotune.search.coordination import SEED_ATTR, Tickets
 from autotune.search.events import Progress, ProgressCallback
 from autotune.search.population import Population
+from autotune.search.storage import beating
 from autotune.tracking.base import TrackedRun, Tracker
 
 CANDIDATE_ATTR = "autotune.candidate"
 ERROR_NOTE = "model errors: "
 # Candidates failing on model errors one after another mean an outage, not bad prompts.
 MAX_FAILING_IN_A_ROW = 3
+DROPPED = "dropped: another worker failed its trial (no heartbeat within the grace period)"
+_log = logging.getLogger(__name__)
 
 Evaluate = Callable[[Candidate, Sequence[Case]], EvalResult]
 """Scores a candidate on cases; raises :class:`UnusableResult` when errors make it unusable."""
 _STATES = {
-    "accepted": optuna.trial.TrialState.COMPLETE,
-    "rejected": optuna.trial.TrialState.PRUNED,
-    "pruned": optuna.trial.TrialState.PRUNED,
-    "failed": optuna.trial.TrialState.FAIL,
+    "accepted": TrialState.COMPLETE,
+    "rejected": TrialState.PRUNED,
+    "pruned": TrialState.PRUNED,
+    "failed": TrialState.FAIL,
 }
 
 
 def load_population(study: optuna.Study) -> Population:
     """Every recorded candidate of the study (interrupted trials left no record)."""
-    candidates = [
+    return _population(study.get_trials(deepcopy=False))
+
+
+def _population(trials: Sequence[FrozenTrial]) -> Population:
+    return Population(
         Candidate.from_record(trial.number, trial.user_attrs[CANDIDATE_ATTR])
-        for trial in study.get_trials(deepcopy=False)
-        if CANDIDATE_ATTR in trial.user_attrs and trial.state.is_finished()
-    ]
-    return Population(candidates)
-
-
-def recorded(study: optuna.Study) -> int:
-    """Candidates that count against ``n_trials``."""
-    return sum(
-        1
-        for trial in study.get_trials(deepcopy=False)
+        for trial in trials
         if CANDIDATE_ATTR in trial.user_attrs and trial.state.is_finished()
     )
 
 
+def counts(trial: FrozenTrial) -> bool:
+    """Whether a finished trial counts against ``n_trials``: it recorded a candidate,
+    unless it was the seed's and the seed was not scored (then the seed runs again)."""
+    record = trial.user_attrs.get(CANDIDATE_ATTR)
+    if record is None:
+        return False
+    return not (trial.user_attrs.get(SEED_ATTR) and record.get("status") != "accepted")
+
+
+def recorded(study: optuna.Study) -> int:
+    """Candidates that count against ``n_trials``."""
+    return _recorded(study.get_trials(deepcopy=False))
+
+
+def _recorded(trials: Sequence[FrozenTrial]) -> int:
+    return sum(1 for trial in trials if trial.state.is_finished() and counts(trial))
+
+
 @dataclass
 class SearchLoop:
-    """Runs one study's search phase.
+    """Runs one study's search phase; any number of workers may run it on one study.
+
+    The study's trials are tickets (:class:`~autotune.search.coordination.Tickets`):
+    exactly ``n_trials`` candidates are recorded in total, whichever worker records
+    them; the seed's ticket comes first and is scored once, and the other candidates
+    are asked only once it is. Each candidate is asked from the population as the
+    study holds it at that moment (other workers' candidates included), and its trial
+    keeps a heartbeat while it runs, so a dead worker's candidate is run again.
 
     Attributes:
         study: The Optuna study that stores the candidates.
@@ -74,6 +100,7 @@ class SearchLoop:
         parent: The study's parent run.
         meter: Usage so far (for progress).
         progress: Called after each candidate.
+        poll_s: How often a worker with nothing to do looks again (others still run).
     """
 
     study: optuna.Study
@@ -84,16 +111,30 @@ class SearchLoop:
     parent: TrackedRun
     meter: UsageMeter
     progress: ProgressCallback | None = None
+    poll_s: float = 1.0
 
-    def run(self, population: Population) -> str | None:
-        """Search until ``n_trials`` candidates are recorded; the budget that stopped it."""
-        started, outage = time.perf_counter(), 0
+    def run(self, mine: Population | None = None) -> str | None:
+        """Search until ``n_trials`` candidates are recorded; the budget that stopped it.
+
+        ``mine``, if given, collects this worker's own candidates as they are recorded
+        (before the progress event that reports each).
+        """
+        tickets = Tickets(self.study, self.n_trials, counts, seed_first=True, poll_s=self.poll_s)
+        started, outage, ran = time.perf_counter(), 0, 0
         try:
-            while (done := recorded(self.study)) < self.n_trials:
-                candidate = self._one(population)
-                population.add(candidate)
-                self._report(population, done + 1, candidate, started)
-                outage = outage + 1 if candidate.note.startswith(ERROR_NOTE) else 0
+            while (trial := tickets.take()) is not None:
+                if not ran and self.parent.run_id:  # the study runs again (a resumed one too)
+                    self.tracker.set_status(self.parent.run_id, "RUNNING")
+                ran += 1
+                candidate = self._one(trial)
+                if candidate is None:
+                    continue
+                if mine is not None:
+                    mine.add(candidate)
+                self._report(candidate, started)
+                failed_seed = candidate.operator == "seed" and candidate.status != "accepted"
+                broken = candidate.note.startswith(ERROR_NOTE) or failed_seed
+                outage = outage + 1 if broken else 0
                 if outage >= MAX_FAILING_IN_A_ROW:
                     raise LLMError(
                         f"stopped: the task model failed on {outage} candidates in a row "
@@ -103,26 +144,34 @@ class SearchLoop:
             return exc.resource
         return None
 
-    def _one(self, population: Population) -> Candidate:
-        trial = self.study.ask()
-        trial.set_user_attr(WORKER_ATTR, worker_id())
-        name = f"candidate-{trial.number}"
-        tags = {
-            _tracking.KIND_TAG: _tracking.CANDIDATE_KIND,
-            _tracking.NUMBER_TAG: str(trial.number),
-        }
-        rows: list[CaseResult] = []
-        with self.tracker.start_run(name, parent=self.parent.run_id, tags=tags) as run:
-            try:
-                ask = self.searcher.ask(trial, population)
-                self._score(trial, ask, population, rows)
-            except BudgetExceeded:
-                self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
-                run.set_tags({"autotune.state": "STOPPED_BY_BUDGET"})
-                raise
-            candidate = ask.candidate
-            _tracking.log_candidate(run, candidate, rows)
-        self._record(trial, candidate)
+    def _one(self, trial: optuna.Trial) -> Candidate | None:
+        """Ask, score and record one candidate; None when another worker failed its
+        trial meanwhile (its heartbeat had stopped), which then runs again elsewhere."""
+        with beating(self.study, trial):
+            trial.set_user_attr(WORKER_ATTR, worker_id())
+            population = load_population(self.study)
+            name = f"candidate-{trial.number}"
+            tags = {
+                _tracking.KIND_TAG: _tracking.CANDIDATE_KIND,
+                _tracking.NUMBER_TAG: str(trial.number),
+            }
+            rows: list[CaseResult] = []
+            with self.tracker.start_run(name, parent=self.parent.run_id, tags=tags) as run:
+                try:
+                    if trial.user_attrs.get(SEED_ATTR):
+                        ask = self.searcher.ask_seed(trial)
+                    else:
+                        ask = self.searcher.ask(trial, population)
+                    self._score(trial, ask, population, rows)
+                except BudgetExceeded:
+                    self.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+                    run.set_tags({"autotune.state": "STOPPED_BY_BUDGET"})
+                    raise
+                candidate = ask.candidate
+                _tracking.log_candidate(run, candidate, rows)
+            if not self._record(trial, candidate):
+                run.set_tags({_tracking.STATE_TAG: "failed", "autotune.note": DROPPED})
+                return None
         return candidate
 
     def _score(
@@ -141,20 +190,30 @@ class SearchLoop:
             candidate.add_rows(SEARCH_SPLIT, result.rows)
             ask = self.searcher.tell(trial, ask, result.rows, population)
 
-    def _record(self, trial: optuna.Trial, candidate: Candidate) -> None:
+    def _record(self, trial: optuna.Trial, candidate: Candidate) -> bool:
+        """Keep the candidate as the trial's record; False if the trial was failed
+        meanwhile by another worker (this one's heartbeat had stopped: a suspended or
+        overloaded host), whose ticket was then issued again."""
         if candidate.status == "running":  # a searcher that forgot to decide
             candidate.status = "failed"
-        trial.set_user_attr(CANDIDATE_ATTR, candidate.to_record())
         state = _STATES[candidate.status]
-        if state == optuna.trial.TrialState.COMPLETE:
-            self.study.tell(trial, candidate.value)
-        else:
-            self.study.tell(trial, state=state)
+        try:
+            trial.set_user_attr(CANDIDATE_ATTR, candidate.to_record())
+            if state == TrialState.COMPLETE:
+                self.study.tell(trial, candidate.value)
+            else:
+                self.study.tell(trial, state=state)
+        except UpdateFinishedTrialError:
+            _log.warning("candidate %s dropped: %s", trial.number, DROPPED)
+            return False
+        return True
 
-    def _report(self, population: Population, done: int, last: Candidate, started: float) -> None:
+    def _report(self, last: Candidate, started: float) -> None:
+        """Progress of the whole study (every worker's candidates)."""
         if self.progress is None:
             return
-        ranked = population.ranked()
+        trials = self.study.get_trials(deepcopy=False)
+        done, ranked = _recorded(trials), _population(trials).ranked()
         usage = self.meter.snapshot()
         elapsed = time.perf_counter() - started
         self.progress(

@@ -59,13 +59,18 @@ def rejected_proposals(population: Population) -> int:
     return sum(1 for c in population if c.status == "failed" and c.note.startswith("edit rejected"))
 
 
+def final_summary(result: OptimizationResult) -> dict[str, Any]:
+    """The outcome as JSON: what the study keeps and workers share (:func:`from_summary`)."""
+    summary = result.summary()
+    summary["best_prompt"] = result.best_prompt.to_dict()
+    return summary
+
+
 def save_final(study: optuna.Study, result: OptimizationResult) -> None:
     """Keep the outcome in the study (only a finished search's outcome is kept)."""
     if result.stopped_by is not None:
         return
-    summary = result.summary()
-    summary["best_prompt"] = result.best_prompt.to_dict()
-    study.set_user_attr(FINAL_ATTR, summary)
+    study.set_user_attr(FINAL_ATTR, final_summary(result))
 
 
 def load_final(

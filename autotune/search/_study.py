@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import optuna
 
 from autotune.search.settings import SearchSettings
@@ -20,11 +22,46 @@ def default_storage() -> str:
     return f"sqlite:///{DEFAULT_STORAGE_FILE.resolve()}"
 
 
+class _TrialSeeded:
+    """Seeds a sampler's random state from the study's seed and the trial number.
+
+    Seeded once, every worker's sampler would draw the same sequence: N workers would
+    try the same random start-up candidates N times. Per trial, a trial's draw depends
+    on the seed, its number and the trials before it, whichever worker runs it.
+    """
+
+    def __init__(self, *, seed: int, **options: Any) -> None:
+        super().__init__(seed=seed, **options)  # type: ignore[call-arg]
+        self._seed = seed
+
+    def before_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        super().before_trial(study, trial)  # type: ignore[misc]
+        state = np.random.SeedSequence([self._seed, trial.number]).generate_state(1)[0]
+        # Optuna keeps the random state private (LazyRandomState.rng); reseed_rng() is
+        # public but draws a fresh, unrepeatable seed.
+        for sampler in (self, getattr(self, "_random_sampler", None)):
+            if sampler is not None:
+                sampler._rng.rng.seed(int(state))  # type: ignore[union-attr]
+
+
+class _TPE(_TrialSeeded, optuna.samplers.TPESampler):  # type: ignore[misc]
+    pass
+
+
+class _Random(_TrialSeeded, optuna.samplers.RandomSampler):  # type: ignore[misc]
+    pass
+
+
 def make_sampler(settings: SearchSettings) -> optuna.samplers.BaseSampler:
+    sampler: optuna.samplers.BaseSampler
     if settings.sampler == "random":
-        return optuna.samplers.RandomSampler(seed=settings.seed)
-    startup = max(4, min(10, settings.n_trials // 4))
-    return optuna.samplers.TPESampler(seed=settings.seed, n_startup_trials=startup)
+        sampler = _Random(seed=settings.seed)
+    else:
+        startup = max(4, min(10, settings.n_trials // 4))
+        # constant_liar: a trial still running elsewhere counts as a poor result, so
+        # workers asking at the same moment get different candidates.
+        sampler = _TPE(seed=settings.seed, n_startup_trials=startup, constant_liar=True)
+    return sampler
 
 
 def make_pruner(settings: SearchSettings) -> optuna.pruners.BasePruner:
@@ -72,7 +109,9 @@ def _worker_is_gone(worker: object) -> bool:
     """
     host, _, pid = str(worker).rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
-        return not host  # no worker recorded: an interrupted run of this tool
+        # Another host's, or none recorded yet (a worker records itself just after
+        # taking the trial): the heartbeat tells (storage.fail_stale_trials).
+        return False
     if int(pid) == os.getpid():
         return True
     try:
@@ -92,8 +131,8 @@ def fail_interrupted_trials(study: optuna.Study) -> int:
         for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
         if _worker_is_gone(trial.user_attrs.get(WORKER_ATTR, ""))
     ]
-    for trial in stale:
-        study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+    for trial in stale:  # another worker may fail it first
+        study.tell(trial.number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
     return len(stale)
 
 

@@ -2,7 +2,8 @@
 
 A searcher decides which candidate to try next and on which cases to score it; the
 driver (:mod:`autotune.search._driver`) scores it, records it as one trial of the study,
-and enforces budgets. The protocol is two calls:
+and enforces budgets. The protocol is two calls (and :meth:`BaseSearcher.ask_seed`, asked once per
+study before any other candidate: the seed prompt and its first cases):
 
 * :meth:`BaseSearcher.ask` returns an :class:`Ask`: a new candidate and the first cases
   to score it on (no cases when the candidate is already decided, e.g. an unusable
@@ -84,9 +85,15 @@ class BaseSearcher(abc.ABC):
     def __init__(self, space: SearchSpace) -> None:
         self.space = space
 
+    def ask_seed(self, trial: optuna.Trial) -> Ask:
+        """The seed prompt as candidate ``trial.number`` and the first cases to score it
+        on (by default every search case). The driver asks it first, once per study."""
+        return Ask(self.seed_candidate(trial.number), self.space.search_cases, "seed")
+
     @abc.abstractmethod
     def ask(self, trial: optuna.Trial, population: Population) -> Ask:
-        """A new candidate (numbered ``trial.number``) and the first cases to score."""
+        """A new candidate (numbered ``trial.number``) and the first cases to score;
+        ``population`` holds the scored seed and every candidate recorded so far."""
 
     @abc.abstractmethod
     def tell(

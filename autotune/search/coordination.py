@@ -126,12 +126,15 @@ class Tickets:
     counting (its worker died or ran out of budget) is issued again, with the same role:
     the first ticket is the seed's (user attribute :data:`SEED_ATTR`, and ``seed_params``
     as fixed parameters), and the seed is issued again only if its trial did not count.
+    A waiting seed ticket is always taken first; with ``seed_first`` no other ticket is
+    given out until the seed's trial counts (the other trials build on the seed).
 
     Attributes:
         study: The study whose trials are the tickets.
         n_trials: The number of trials that count, in total, across all workers.
         counts: Whether a finished trial counts against ``n_trials``.
         seed_params: Fixed parameters of the seed's trial (for a sampler's space).
+        seed_first: Hand out other tickets only once the seed's trial counts.
         poll_s: How often :meth:`take` looks again while other workers still run trials.
     """
 
@@ -139,8 +142,10 @@ class Tickets:
     n_trials: int
     counts: Callable[[FrozenTrial], bool] = _counts_by_default
     seed_params: dict[str, Any] | None = None
+    seed_first: bool = False
     poll_s: float = 1.0
     _done: int = field(default=-1, init=False)  # the last top-up known to be done
+    _seed_counted: bool = field(default=False, init=False)  # a finished trial stays so
 
     def take(self) -> optuna.Trial | None:
         """A trial for this worker to run, or None once every ticket is done.
@@ -149,7 +154,7 @@ class Tickets:
         is then issued again.
         """
         while True:
-            trial = self._pop()
+            trial = self._pop(seed_only=self.seed_first and not self._seed_done())
             if trial is not None:
                 return trial
             fail_stale_trials(self.study)
@@ -194,9 +199,34 @@ class Tickets:
                 self.study.enqueue_trial({})
         return missing
 
-    def _pop(self) -> optuna.Trial | None:
-        # Optuna's own queue pop (what ask() does first) without ask()'s fallback of
-        # creating a new trial, which would run one trial too many.
+    def _seed_done(self) -> bool:
+        if not self._seed_counted:
+            trials = self.study.get_trials(deepcopy=False)
+            self._seed_counted = any(
+                t.user_attrs.get(SEED_ATTR) and t.state.is_finished() and self.counts(t)
+                for t in trials
+            )
+        return self._seed_counted
+
+    def _pop(self, *, seed_only: bool = False) -> optuna.Trial | None:
+        """Move one WAITING trial to RUNNING for this worker, the seed's first.
+
+        Optuna's own pop (what ask() does first) takes the lowest number and, finding
+        none, creates a new trial (one too many); a re-issued seed ticket comes after
+        the others, but every other candidate builds on the seed.
+        """
         self.study._thread_local.cached_all_trials = None
-        trial_id = self.study._pop_waiting_trial_id()
-        return None if trial_id is None else optuna.Trial(self.study, trial_id)
+        storage = self.study._storage
+        waiting = storage.get_all_trials(
+            self.study._study_id, deepcopy=False, states=(TrialState.WAITING,)
+        )
+        waiting.sort(key=lambda t: (not t.user_attrs.get(SEED_ATTR), t.number))
+        for ticket in waiting:
+            if seed_only and not ticket.user_attrs.get(SEED_ATTR):
+                break
+            try:  # False, or an error, when another worker took it first
+                if storage.set_trial_state_values(ticket._trial_id, state=TrialState.RUNNING):
+                    return optuna.Trial(self.study, ticket._trial_id)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                continue
+        return None

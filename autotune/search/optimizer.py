@@ -10,10 +10,11 @@ winner and the seed ever see the test split.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
+from typing import Any
 
 import optuna
 
@@ -27,10 +28,9 @@ from autotune.llm.base import BaseLLM
 from autotune.llm.types import SamplingParams
 from autotune.metrics.base import MetricSet
 from autotune.prompt import Prompt
-from autotune.search import _final, _record
+from autotune.search import _final, _record, _shared
 from autotune.search._build import build_searcher, build_space
-from autotune.search._driver import Evaluate, SearchLoop, load_population
-from autotune.search._record import PARENT_RUN_ATTR
+from autotune.search._driver import Evaluate, SearchLoop, load_population, recorded
 from autotune.search._study import IN_MEMORY, open_study
 from autotune.search._tracking import log_result
 from autotune.search.candidate import Candidate
@@ -133,13 +133,14 @@ class PromptOptimizer:
         self._started = time.perf_counter()
         study = open_study(self.study_name, self.storage, self.settings)
         self._check_fingerprint(study, benchmark, seed_prompt)
-        population = load_population(study)
         finished = _record.load_final(study, seed_prompt, self.settings.n_trials)
         if finished is not None:
             return finished
         space = build_space(benchmark, seed_prompt, self.settings)
         searcher = build_searcher(self.settings, space, study, self.meta_llm)
-        with self._parent_run(study, benchmark, seed_prompt) as parent:
+        tags = {"autotune.kind": "study", "autotune.study": self.study_name}
+        log_setup = functools.partial(self._log_setup, benchmark=benchmark, seed=seed_prompt)
+        with _shared.parent_run(self.tracker, study, tags, log_setup) as parent:
             loop = SearchLoop(
                 study,
                 searcher,
@@ -150,13 +151,35 @@ class PromptOptimizer:
                 self.meter,
                 self._emit,
             )
-            stopped_by = loop.run(population)
-            result = self._finish(population, benchmark, seed_prompt, parent.run_id)
-            result.stopped_by = stopped_by
-            _record.save_final(study, result)
-            log_result(parent, result)
+            stopped_by = loop.run()
+            if recorded(study) >= self.settings.n_trials:
+                result = self._shared_final(study, benchmark, seed_prompt, parent)
+            else:  # this worker's budget ran out first: what it has, not kept
+                result = self._finish(load_population(study), benchmark, seed_prompt, parent)
+                result.stopped_by = stopped_by
+                log_result(parent, result)
+                if not _shared.others_running(study):
+                    self.tracker.set_status(parent.run_id)
         self._emit(Progress("done", 1, 1))
         return result
+
+    def _shared_final(
+        self, study: optuna.Study, benchmark: Benchmark, seed_prompt: Prompt, parent: TrackedRun
+    ) -> OptimizationResult:
+        """The final phase, run by one worker (the others get its result); it ends the
+        parent run FINISHED."""
+        mine: list[OptimizationResult] = []
+
+        def final() -> dict[str, Any]:
+            result = self._finish(load_population(study), benchmark, seed_prompt, parent)
+            _record.save_final(study, result)
+            log_result(parent, result)
+            self.tracker.set_status(parent.run_id)
+            mine.append(result)
+            return _record.final_summary(result)
+
+        kept = _shared.once(study, f"final-{self.settings.n_trials}", final)
+        return mine[0] if mine else _record.from_summary(kept, seed_prompt)
 
     def _check_fingerprint(
         self, study: optuna.Study, benchmark: Benchmark, seed_prompt: Prompt
@@ -194,7 +217,7 @@ class PromptOptimizer:
         population: Population,
         benchmark: Benchmark,
         seed_prompt: Prompt,
-        parent_run_id: str,
+        parent: TrackedRun,
     ) -> OptimizationResult:
         validation, test = benchmark.split("validation"), benchmark.split("test")
         limit = self.final_budget or round(
@@ -226,7 +249,7 @@ class PromptOptimizer:
             outcome,
             population,
             self._usage(),
-            parent_run_id,
+            parent.run_id,
         )
 
     def _usage(self) -> dict[str, float]:
@@ -264,23 +287,14 @@ class PromptOptimizer:
             )
         )
 
-    @contextlib.contextmanager
-    def _parent_run(
-        self, study: optuna.Study, benchmark: Benchmark, seed_prompt: Prompt
-    ) -> Iterator[TrackedRun]:
-        """One parent run per study, re-opened when the study resumes."""
-        existing = study.user_attrs.get(PARENT_RUN_ATTR)
-        tags = {"autotune.kind": "study", "autotune.study": self.study_name}
-        with self.tracker.start_run(self.study_name, tags=tags, resume_id=existing) as parent:
-            if not existing and parent.run_id:
-                study.set_user_attr(PARENT_RUN_ATTR, parent.run_id)
-                params = {f"search.{k}": v for k, v in self.settings.model_dump().items()}
-                params.update(
-                    benchmark=benchmark.name,
-                    task_model=self.task_llm.name,
-                    meta_model=self.meta_llm.name,
-                    seed_prompt=seed_prompt.fingerprint(),
-                )
-                parent.log_params(params)
-                parent.log_text(seed_prompt.system, "seed_prompt.md")
-            yield parent
+    def _log_setup(self, parent: TrackedRun, *, benchmark: Benchmark, seed: Prompt) -> None:
+        """The new parent run's parameters: settings, benchmark, models, seed prompt."""
+        params = {f"search.{k}": v for k, v in self.settings.model_dump().items()}
+        params.update(
+            benchmark=benchmark.name,
+            task_model=self.task_llm.name,
+            meta_model=self.meta_llm.name,
+            seed_prompt=seed.fingerprint(),
+        )
+        parent.log_params(params)
+        parent.log_text(seed.system, "seed_prompt.md")

@@ -150,9 +150,7 @@ def _rdb(url: str, heartbeat: Heartbeat | None) -> optuna.storages.BaseStorage:
     try:
         with schema_lock(url):
             check_optuna_storage(url)  # under the lock: a file being created is not "empty"
-            storage = retry_creation(
-                lambda: optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **beat)
-            )
+            storage = retry_creation(lambda: _RDBStorage(url, engine_kwargs=engine_kwargs, **beat))
     except (ArgumentError, NoSuchModuleError) as exc:
         raise StoreError(f"{masked(url)}: not a storage URL ({first_line(exc)})") from exc
     except ImportError as exc:
@@ -217,7 +215,7 @@ class _AttrHeartbeat(BaseHeartbeat):  # type: ignore[misc]
         return [
             trial._trial_id
             for trial in running
-            if now - float(trial.system_attrs.get(_BEAT_ATTR, now)) > grace
+            if now - float(trial.system_attrs.get(_BEAT_ATTR, _started(trial, now))) > grace
         ]
 
     def get_heartbeat_interval(self) -> int | None:
@@ -225,6 +223,42 @@ class _AttrHeartbeat(BaseHeartbeat):  # type: ignore[misc]
 
     def get_heartbeat_stale_trial_callback(self) -> StaleCallback | None:
         return None if self._heartbeat is None else self._heartbeat.on_stale
+
+
+def _started(trial: FrozenTrial, default: float) -> float:
+    """When a trial became RUNNING (the popping worker's clock), as epoch seconds."""
+    return trial.datetime_start.timestamp() if trial.datetime_start else default
+
+
+class _RDBStorage(optuna.storages.RDBStorage):  # type: ignore[misc]
+    """Optuna's RDBStorage, whose stale trials include those that never beat.
+
+    Optuna skips a RUNNING trial without a heartbeat row: a worker killed between taking
+    a trial and its first heartbeat would leave it RUNNING for ever, and the others
+    waiting for it. Such a trial started more than the grace period ago is stale too.
+    """
+
+    def _get_stale_trial_ids(self, study_id: int) -> list[int]:
+        from optuna.storages._rdb import models
+
+        stale = list(super()._get_stale_trial_ids(study_id))
+        grace = self.grace_period or 2 * (self.heartbeat_interval or 0)
+        now = time.time()
+        old = [
+            trial._trial_id
+            for trial in self.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,))
+            if now - _started(trial, now) > grace and trial._trial_id not in stale
+        ]
+        if not old:
+            return stale
+        session = self.scoped_session()
+        try:
+            beat = models.TrialHeartbeatModel.trial_id
+            rows = session.query(beat).filter(beat.in_(old)).all()
+        finally:
+            session.close()
+        beating = {row[0] for row in rows}
+        return stale + [trial_id for trial_id in old if trial_id not in beating]
 
 
 class _JournalStorage(optuna.storages.JournalStorage, _AttrHeartbeat):  # type: ignore[misc]

@@ -51,13 +51,14 @@ class TPESearcher(BaseSearcher):
         if self.pool.get(0) is None:
             self.pool.put(PoolEntry(slot=0, instruction=space.seed.system_text(), origin="seed"))
 
+    def ask_seed(self, trial: optuna.Trial) -> Ask:
+        return Ask(self.seed_candidate(trial.number), self.batches[0], "batch:0")
+
     def ask(self, trial: optuna.Trial, population: Population) -> Ask:
-        if population.seed() is None:
-            return Ask(self.seed_candidate(trial.number), self.batches[0], "batch:0")
         params = self._suggest(trial)
         slot = int(params["instruction"])
         entry, proposal = self.pool.get(slot), None
-        if entry is None:
+        if entry is None:  # empty: fill it (once, whichever worker chose it first)
             entry, proposal = self._fill(slot, population, trial.number)
         candidate = Candidate(trial.number, self.space.seed, operator="tpe")
         if proposal is not None:
@@ -112,25 +113,34 @@ class TPESearcher(BaseSearcher):
 
     def _fill(
         self, slot: int, population: Population, sample_index: int
-    ) -> tuple[PoolEntry | None, Proposal]:
-        """Draft (first slots) or refine the best candidate's instruction into ``slot``."""
-        ranked = population.ranked()
-        best = ranked[0] if ranked else population.seed()
-        assert best is not None
-        instruction = best.parts.system_text()
-        if slot <= self.space.settings.n_generated:
-            proposal = self.generator.propose(self.space.brief, instruction, [], sample_index)
-        else:
-            failures = [self._failure(best, i) for i in range(len(best.feedback))]
-            found = [row for row in failures if row is not None]
-            proposal = self.refiner.propose(self.space.brief, instruction, found, sample_index)
-        if proposal.instruction is None:
-            return None, proposal
-        entry = PoolEntry(
-            slot, proposal.instruction, proposal.origin, best.number, proposal.critique
-        )
-        self.pool.put(entry)
-        return entry, proposal
+    ) -> tuple[PoolEntry | None, Proposal | None]:
+        """Draft (first slots) or refine the best candidate's instruction into ``slot``.
+
+        The proposal is this worker's when it filled the slot or was rejected; None when
+        another worker filled the slot meanwhile.
+        """
+        made: list[Proposal] = []
+
+        def propose() -> PoolEntry | None:
+            ranked = population.ranked()
+            best = ranked[0] if ranked else population.seed()
+            assert best is not None
+            instruction = best.parts.system_text()
+            if slot <= self.space.settings.n_generated:
+                proposal = self.generator.propose(self.space.brief, instruction, [], sample_index)
+            else:
+                failures = [self._failure(best, i) for i in range(len(best.feedback))]
+                found = [row for row in failures if row is not None]
+                proposal = self.refiner.propose(self.space.brief, instruction, found, sample_index)
+            made.append(proposal)
+            if proposal.instruction is None:
+                return None
+            return PoolEntry(
+                slot, proposal.instruction, proposal.origin, best.number, proposal.critique
+            )
+
+        entry = self.pool.fill(slot, propose)
+        return entry, (made[0] if made else None)
 
     def _failure(self, candidate: Candidate, index: int) -> CaseResult | None:
         item = candidate.feedback[index]

@@ -125,6 +125,22 @@ class Tracker(abc.ABC):
         (which would move its end time)."""
         return NullRun()
 
+    def open_run(
+        self, name: str, *, tags: Mapping[str, str] | None = None, resume_id: str | None = None
+    ) -> TrackedRun:
+        """Open a run that stays open after the call: a study's parent run, shared by
+        workers that start and stop at different times; :meth:`set_status` ends it.
+        ``resume_id`` marks that run as running again when the store has it."""
+        return NullRun()
+
+    def set_status(self, run_id: str, status: str = "FINISHED") -> None:  # noqa: B027
+        """End a run (``FINISHED``, ``FAILED``, ``KILLED``) or mark it ``RUNNING`` again."""
+
+    def running_children(self, parent_id: str) -> list[tuple[str, dict[str, str]]]:
+        """(run id, tags) of the runs under ``parent_id`` that are still RUNNING (a
+        worker that died leaves its run so; its candidate's trial tells)."""
+        return []
+
     def log_eval(
         self,
         result: EvalResult,

@@ -47,8 +47,11 @@ DESCRIPTION_TAG = "mlflow.note.content"  # shown as the experiment's description
 
 def quiet_store_migrations() -> None:
     """Keep MLflow's own chatter off the terminal: schema migrations at INFO, artifact
-    download bars (on resume), the trace queue's exit message."""
+    download bars (on resume), the trace queue's exit message, and the "View run" links
+    a tracking server's client prints on stdout at each run's end (``--json`` output
+    is stdout's only content)."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
     logging.getLogger("mlflow.tracing.export.async_export_queue").setLevel(logging.WARNING)
 
@@ -250,6 +253,7 @@ class MlflowTracker(Tracker):
 
             from autotune.stores import relocate_artifacts, sqlite_path
 
+            quiet_store_migrations()
             database = sqlite_path(self.tracking_uri)
             if database is not None:
                 # SQLite does not create the folder of its database file.
@@ -307,6 +311,29 @@ class MlflowTracker(Tracker):
 
     def existing_run(self, run_id: str) -> TrackedRun:
         return MlflowRun(self.client, run_id, self)
+
+    def open_run(
+        self, name: str, *, tags: Mapping[str, str] | None = None, resume_id: str | None = None
+    ) -> TrackedRun:
+        client = self.client
+        run_id = self._resumable(resume_id)
+        if run_id:
+            client.update_run(run_id, status="RUNNING")
+        else:
+            run = client.create_run(self._experiment_id, tags=dict(tags or {}), run_name=name)
+            run_id = str(run.info.run_id)
+        return MlflowRun(client, run_id, self)
+
+    def set_status(self, run_id: str, status: str = "FINISHED") -> None:
+        if status == "RUNNING":
+            self.client.update_run(run_id, status=status)
+        else:
+            self.client.set_terminated(run_id, status)
+
+    def running_children(self, parent_id: str) -> list[tuple[str, dict[str, str]]]:
+        query = f"tags.`{PARENT_RUN_TAG}` = '{parent_id}' and attributes.status = 'RUNNING'"
+        runs = self.client.search_runs([self.experiment_id], query, max_results=5000)
+        return [(str(run.info.run_id), dict(run.data.tags)) for run in runs]
 
     def _resumable(self, run_id: str | None) -> str:
         """``run_id`` when the store has that run in this experiment, else ""."""

@@ -69,20 +69,22 @@ def task_llm() -> ScriptedLLM:
     return ScriptedLLM(task_answer, model_id="task")
 
 
-def meta_llm() -> ScriptedLLM:
-    def answer(messages: Sequence[Message], params: SamplingParams) -> str:
-        text = messages[-1].content
-        if "List the two to four most important problems" in text:
-            return "- The prompt never asks the model to read carefully."
-        if "Rewrite the prompt" in text:
-            return REFINED
-        if 'what "negative" texts are about' in text:
-            return EDIT
-        if "You improve one part" in text:
-            return "You are a reader of film reviews."
-        return "## Persona\nA helper.\n\n## Context\nReviews of films and things."
+def meta_answer(messages: Sequence[Message], params: SamplingParams | None = None) -> str:
+    """The scripted Meta-LLM: a critique, a refined prompt, or a section edit."""
+    text = messages[-1].content
+    if "List the two to four most important problems" in text:
+        return "- The prompt never asks the model to read carefully."
+    if "Rewrite the prompt" in text:
+        return REFINED
+    if 'what "negative" texts are about' in text:
+        return EDIT
+    if "You improve one part" in text:
+        return "You are a reader of film reviews."
+    return "## Persona\nA helper.\n\n## Context\nReviews of films and things."
 
-    return ScriptedLLM(answer, model_id="meta")
+
+def meta_llm() -> ScriptedLLM:
+    return ScriptedLLM(meta_answer, model_id="meta")
 
 
 def seed_prompt() -> Prompt:
