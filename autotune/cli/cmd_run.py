@@ -43,6 +43,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "model calls and tokens; Ctrl-C stops, and the same command resumes."
         ),
     )
+    add_study_arguments(parser, storage_required=False)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run the study in N local processes (default: 1; see `autotune worker`)",
+    )
+    parser.set_defaults(handler=handle)
+
+
+def add_study_arguments(parser: argparse.ArgumentParser, *, storage_required: bool) -> None:
+    """The options of ``run`` and ``worker``."""
     parser.add_argument("experiment", help="experiment file (TOML/YAML)")
     parser.add_argument("--trials", type=int, help="(default: the file's search.n_trials)")
     parser.add_argument(
@@ -60,7 +73,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="MLflow experiment (default: STUDY (study))",
     )
     parser.add_argument(
-        "--storage", help="Optuna storage URL (default: sqlite:///mlruns/optuna.db)"
+        "--storage",
+        required=storage_required,
+        help="Optuna storage URL"
+        + ("" if storage_required else " (default: sqlite:///mlruns/optuna.db)"),
     )
     parser.add_argument(
         "--new-study",
@@ -74,7 +90,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_call_options(parser)
     add_json_option(parser)
-    parser.set_defaults(handler=handle)
 
 
 def _apply(args: argparse.Namespace, experiment: Experiment) -> None:
@@ -120,21 +135,20 @@ def _apply_study_options(args: argparse.Namespace, experiment: Experiment) -> No
 
 def handle(args: argparse.Namespace) -> int:
     from autotune._run import build_llms, run_experiment
+    from autotune.cli._workers import local_workers
     from autotune.experiment import load_experiment
 
     experiment = load_experiment(args.experiment)
     _apply(args, experiment)
     console = Console(stderr=True)
-    console.print(
-        f"[bold]autotune run[/] {experiment.name}: task model "
-        f"{redact_urls(experiment.models.task)}, "
-        f"Meta-LLM {redact_urls(experiment.models.meta or experiment.models.task)}, "
-        f"{experiment.search.n_trials} trials"
-    )
+    console.print(banner(args, experiment))
     started = time.perf_counter()
     llms = build_llms(experiment, cache_path(args))
     total = experiment.search.n_trials
-    with RunDisplay(console, usage=_usage_of(*llms), total=total) as display:
+    with (
+        local_workers(args, experiment, console),
+        RunDisplay(console, usage=_usage_of(*llms), total=total) as display,
+    ):
         result = run_experiment(experiment, on_progress=display.update, llms=llms)
         display.update(Progress("done", total, total, None, *_usage_of(*llms)()))
     wall = time.perf_counter() - started
@@ -143,6 +157,24 @@ def handle(args: argparse.Namespace) -> int:
     else:
         print_result(Console(), result, wall)
     return 0
+
+
+def banner(args: argparse.Namespace, experiment: Experiment) -> str:
+    """The first line: the study, its models and trials (and where workers meet)."""
+    from autotune.search.storage import display_url
+
+    models = (
+        f"task model {redact_urls(experiment.models.task)}, "
+        f"Meta-LLM {redact_urls(experiment.models.meta or experiment.models.task)}"
+    )
+    line = f"[bold]autotune {args.command}[/] {experiment.name}: {models}, "
+    line += f"{experiment.search.n_trials} trials"
+    workers = getattr(args, "workers", 1)
+    if args.command == "worker" or workers > 1:
+        where = display_url(experiment.tracking.storage)
+        line += f" shared by {workers} local workers" if workers > 1 else " (one worker)"
+        line += f" on {where}"
+    return line
 
 
 def _usage_of(*llms: BaseLLM) -> Callable[[], tuple[int, int]]:

@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "cache",
     "doctor",
     "storage_proxy",
+    "worker",
 )
 
 EXIT_USER_ERROR = 2
