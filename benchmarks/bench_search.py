@@ -170,12 +170,22 @@ def run_one(
             for c in result.contributions
         ],
         "unscored": result.unscored,
-        "best_prompt": result.best_prompt.to_dict(),
+        "best_prompt": without_data(result.best_prompt.to_dict()),
         "candidate_log": [
             [c.number, c.operator, c.status, c.value, c.note[:160]]
             for c in (row.candidate for row in read_study(f"{task}-{searcher}", storage).candidates)
         ],
     }
+
+
+def without_data(prompt: dict[str, Any]) -> dict[str, Any]:
+    """A prompt's record with each demo's input replaced by its length: the data's
+    sentences never enter the repository (the answers are the task's labels)."""
+    demos = [
+        {"input_chars": sum(len(str(v)) for v in d["inputs"].values()), "output": d["output"]}
+        for d in prompt.get("demos", [])
+    ]
+    return {**prompt, "demos": demos}
 
 
 def table(runs: list[dict[str, Any]]) -> str:
@@ -202,9 +212,9 @@ def table(runs: list[dict[str, Any]]) -> str:
 def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     runs: list[dict[str, Any]] = []
-    tag = "_".join(ARGS.tasks) + ("_quick" if ARGS.quick else "")
+    tag = "_".join(ARGS.tasks) + ("_quick" if ARGS.quick else "") + ARGS.tag
     for task in ARGS.tasks:
-        evolution_calls: int | None = None
+        evolution_calls: int | None = ARGS.tpe_calls
         for searcher in ARGS.searchers:
             with tempfile.TemporaryDirectory() as tmp:
                 if searcher == "tpe-quickstart":
@@ -234,6 +244,11 @@ def parse_args() -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="small splits, for a smoke run")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--tpe-calls", type=int, default=None,
+        help="search-call budget of `tpe` when evolution is not run in the same invocation",
+    )  # fmt: skip
+    parser.add_argument("--tag", default="", help="suffix of the results files' names")
     args = parser.parse_args()
     args.sizes = QUICK_SIZES if args.quick else SIZES
     return args
