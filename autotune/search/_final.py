@@ -1,10 +1,11 @@
 """After the search: finalists on validation, ablation of the winner, the test split once.
 
 * Finalists are the best few accepted candidates by their search score (training
-  cases); the validation split chooses among them and the seed. Choosing among a few
-  by validation, not among all candidates, keeps a 50-case validation split from
-  inflating the winner; the seed keeps the title unless a finalist scores higher (a
-  tie is no evidence of a gain), while among finalists ties go to the shorter prompt.
+  cases); they and the seed are scored on validation and compared on every case they
+  were scored on, search and validation pooled. Choosing among a few, on 80 cases
+  rather than a 50-case validation split alone, keeps chance from inflating the
+  winner; the seed keeps the title unless a finalist scores higher (a tie is no
+  evidence of a gain), while among finalists ties go to the shorter prompt.
 * Ablation: every part of the winner is removed in turn and kept only if its removal
   lowers the validation score (ties go to the shorter prompt), so no junk section
   survives into a winner; each part's contribution is reported.
@@ -44,6 +45,13 @@ class Scored:
     number: int | None
     validation: EvalResult
     search: float | None = None
+    search_scores: tuple[float, ...] = ()
+
+    def pooled(self) -> float:
+        """Mean over its scored validation cases and its scored search cases."""
+        scores = [row.score for row in self.validation.rows if row.error is None]
+        scores += self.search_scores
+        return sum(scores) / len(scores) if scores else float("nan")
 
     def tokens(self) -> float:
         rows = [row for row in self.validation.rows if row.error is None]
@@ -112,7 +120,10 @@ class FinalPhase:
         self, seed: PromptParts, ranked: Sequence[Candidate], validation: Sequence[Case]
     ) -> FinalOutcome:
         seed_result = self.score(seed, validation)  # without it nothing can be reported
-        outcome = FinalOutcome(Scored(seed, None, seed_result), Scored(seed, None, seed_result))
+        known = [c for c in ranked if c.parts.fingerprint() == seed.fingerprint()]
+        seed_search = tuple(known[0].scores().values()) if known else ()
+        seed_scored = Scored(seed, None, seed_result, search_scores=seed_search)
+        outcome = FinalOutcome(seed_scored, seed_scored)
         finalists = [c for c in ranked if c.parts.fingerprint() != seed.fingerprint()]
         finalists = finalists[: self.n_finalists]
         outcome.finalists.append(Finalist(None, seed_result.mean, None, outcome.seed.tokens()))
@@ -123,13 +134,19 @@ class FinalPhase:
             )
             if result is None:
                 continue
-            scored = Scored(candidate.parts, candidate.number, result, candidate.value)
+            scored = Scored(
+                candidate.parts,
+                candidate.number,
+                result,
+                candidate.value,
+                tuple(candidate.scores().values()),
+            )
             outcome.finalists.append(
                 Finalist(candidate.number, result.mean, candidate.value, scored.tokens())
             )
             if _better(scored, outcome.winner):
                 outcome.winner = scored
-        if outcome.winner.validation.mean <= seed_result.mean + _TIE:
+        if outcome.winner.pooled() <= outcome.seed.pooled() + _TIE:
             outcome.winner = outcome.seed  # a change must beat the seed to replace it
         return outcome
 
@@ -167,8 +184,8 @@ class FinalPhase:
 
 
 def _better(challenger: Scored, holder: Scored) -> bool:
-    """Higher validation score; on a tie, fewer prompt tokens."""
-    a, b = challenger.validation.mean, holder.validation.mean
+    """Higher pooled score; on a tie, fewer prompt tokens."""
+    a, b = challenger.pooled(), holder.pooled()
     return a > b + _TIE or (abs(a - b) <= _TIE and challenger.tokens() < holder.tokens())
 
 

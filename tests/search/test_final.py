@@ -85,3 +85,31 @@ def test_a_tight_final_budget_still_scores_the_test_split() -> None:
     assert outcome.held_out is not None and outcome.held_out.gain == 0.5
     assert used["n"] <= budget
     assert outcome.unscored and all(item.startswith("ablation") for item in outcome.unscored)
+
+
+def test_a_finalist_lucky_on_validation_alone_does_not_beat_the_seed_on_pooled_cases() -> None:
+    """Validation and search cases are pooled: a finalist one case ahead on validation
+    but well behind on its search cases loses to the seed."""
+    lucky = SEED.with_(persona="You are a reader.")
+
+    def score(parts: PromptParts, cases: Sequence[Case]) -> EvalResult:
+        right = 6 if parts == lucky else 5
+        rows = [
+            CaseResult(c.id, dict(c.inputs), "", "x", c.expected, 1.0 if i < right else 0.0,
+                       prompt_tokens=10)
+            for i, c in enumerate(cases)
+        ]  # fmt: skip
+        return EvalResult.from_rows(rows, ["label"])
+
+    def search_rows(right: int) -> dict[str, dict[str, CaseScore]]:
+        return {"train": {f"c{i}": CaseScore(1.0 if i < right else 0.0, 10) for i in range(10)}}
+
+    seed = Candidate(0, SEED, operator="seed", status="accepted", rows=search_rows(8))
+    finalist = Candidate(4, lucky, operator="rewrite:persona", status="accepted",
+                         rows=search_rows(5))  # fmt: skip
+    outcome = FinalPhase(score, n_finalists=2, ablate=False).run(
+        SEED, [seed, finalist], VALIDATION, ()
+    )
+    assert outcome.winner.number is None  # 13/20 for the seed against 11/20
+    alone = FinalPhase(score, n_finalists=2, ablate=False).run(SEED, [finalist], VALIDATION, ())
+    assert alone.winner.number == 4  # without the seed's search rows: validation decides
