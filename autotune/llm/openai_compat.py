@@ -100,6 +100,7 @@ class OpenAICompatLLM(BaseLLM):
         if not os.environ.get(api_key_env) and self.endpoint == DEFAULT_BASE_URL:
             raise LLMError(f"{self.endpoint} needs an API key: set ${api_key_env}")
         self._answered = False  # has anything ever answered at this address?
+        self._structured = True  # until the server rejects a response_format
         self._client: openai.OpenAI | None = None
         self._async_client: tuple[asyncio.AbstractEventLoop, openai.AsyncOpenAI] | None = None
 
@@ -127,6 +128,8 @@ class OpenAICompatLLM(BaseLLM):
                 self._answered = True
                 return completion
             except (_MalformedBody, _OutOfTime, openai.OpenAIError) as exc:
+                if self._drop_schema(exc, request):
+                    continue
                 wait = self._retry_wait(exc, attempt)
             time.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -148,6 +151,8 @@ class OpenAICompatLLM(BaseLLM):
                 self._answered = True
                 return completion
             except (_MalformedBody, _OutOfTime, openai.OpenAIError) as exc:
+                if self._drop_schema(exc, request):
+                    continue
                 wait = self._retry_wait(exc, attempt)
             await asyncio.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -253,13 +258,24 @@ class OpenAICompatLLM(BaseLLM):
         seed = params.effective_seed()
         if seed is not None:
             request["seed"] = seed
-        if params.response_schema is not None:
+        if params.response_schema is not None and self._structured:
             schema = json.loads(params.response_schema)
             request["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {"name": "answer", "schema": schema},
             }
         return request
+
+    def _drop_schema(self, exc: Exception, request: dict[str, Any]) -> bool:
+        """Whether to ask again without structured output: a server that rejects a
+        request carrying ``response_format`` (400/422) does not support it; from then on
+        this backend sends none and the caller's lenient parser reads the free answer."""
+        status = exc.status_code if isinstance(exc, openai.APIStatusError) else None
+        if "response_format" not in request or status not in (400, 422):
+            return False
+        self._structured = False
+        del request["response_format"]
+        return True
 
     def _client_options(self) -> dict[str, Any]:
         return {

@@ -172,3 +172,21 @@ def test_a_response_schema_is_sent_as_structured_output(fault_server: FaultServe
         "type": "json_schema",
         "json_schema": {"name": "answer", "schema": json.loads(schema)},
     }
+
+
+def test_a_server_without_structured_output_is_asked_again_without_the_schema(
+    fault_server: FaultServer,
+) -> None:
+    fault_server.play(
+        Act("status", 400, body='{"error": "response_format is not supported"}'),
+        Act("ok", text="You are a careful reader."),
+        Act("ok", text="You are a critic."),
+    )
+    schema = '{"type": "object", "properties": {"text": {"type": "string"}}}'
+    params = SamplingParams(max_tokens=8, response_schema=schema)
+    llm = backend(fault_server)
+    assert llm.execute(MESSAGES, params).text == "You are a careful reader."
+    assert llm.execute(MESSAGES, params).text == "You are a critic."
+    first, second, third = fault_server.requests
+    assert "response_format" in first.body
+    assert "response_format" not in second.body and "response_format" not in third.body
