@@ -1,27 +1,31 @@
 """The quickstart study's wall time, before and after a change, with the same results.
 
-``record`` runs ``experiments/quickstart.toml`` (no tracking, no response cache, a fresh
-study, no wall-time budget so that every run does all its trials) with the model
-wrapped in a recorder, and writes the wall time and every model call to a JSON file.
-Run it once on each version of the code (e.g. a checkout without the change, with
-``PYTHONPATH`` pointing at it, and this one).
+``record`` runs ``experiments/quickstart.toml`` (or ``--experiment FILE``; no tracking,
+no response cache, a fresh study, no wall-time budget so that every run does all its
+trials) with the model wrapped in a recorder, and writes the wall time and every model
+call to a JSON file. Run it once on each version of the code (e.g. a checkout without
+the change, with ``PYTHONPATH`` pointing at it, and this one). ``--sequential`` runs
+this code with batching and early stop turned off (one call at a time on the model's
+own context, every answer to ``max_tokens``): the same search code on both sides.
 
-``compare`` reads two such files and writes ``benchmarks/results/quickstart_speed.json``:
-both wall times, and, for every task call made with the same messages at temperature
-0 in both runs, whether its per-case score is the same (the label verdict for calls
-that carry a stop rule in either run, the text itself for the others).
+``compare`` reads two such files and adds a named comparison to
+``benchmarks/results/quickstart_speed.json`` (and ``.md``): both wall times, and, for
+every task call made with the same messages at temperature 0 in both runs, whether its
+per-case score is the same (the label verdict for calls that carry a stop rule in either
+run, the text itself for the others).
 
 Usage:
     python benchmarks/bench_quickstart_speed.py record OUT.json [--trials N]
-    python benchmarks/bench_quickstart_speed.py compare BEFORE.json AFTER.json
+        [--experiment FILE] [--sequential]
+    python benchmarks/bench_quickstart_speed.py compare BEFORE.json AFTER.json [--name N --note T]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
-import sys
 import tempfile
 import threading
 import time
@@ -77,11 +81,30 @@ class Recorder(LLMWrapper):
             )
 
 
-def record(out: Path, trials: int | None) -> None:
+class Sequential(LLMWrapper):
+    """The model as before batching and early stop: one call at a time (no batch of
+    concurrent calls reaches the backend) and no stop rule (answers run to the end)."""
+
+    @property
+    def batch_size(self) -> int:
+        return 1
+
+    def execute(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
+        return self.inner.execute(messages, _without_stop_rule(params))
+
+    async def aexecute(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
+        return await asyncio.to_thread(self.execute, messages, params)
+
+
+def _without_stop_rule(params: SamplingParams) -> SamplingParams:
+    return params.with_(stop_rule=None) if getattr(params, "stop_rule", None) else params
+
+
+def record(out: Path, trials: int | None, experiment_file: Path, sequential: bool) -> None:
     from autotune._run import build_llms, run_experiment
     from autotune.experiment import load_experiment
 
-    experiment = load_experiment(QUICKSTART)
+    experiment = load_experiment(experiment_file)
     scratch = Path(tempfile.mkdtemp(prefix="quickstart-speed-"))
     experiment.tracking.enabled = False
     experiment.tracking.storage = f"sqlite:///{scratch / 'optuna.db'}"
@@ -91,6 +114,10 @@ def record(out: Path, trials: int | None) -> None:
     if trials is not None:
         experiment.search.n_trials = trials
     task, meta = build_llms(experiment)
+    if sequential:
+        shared = meta is task
+        task = Sequential(task)
+        meta = task if shared else Sequential(meta)
     recorders = [Recorder(task)] if meta is task else [Recorder(task), Recorder(meta)]
     load = os.getloadavg()
     start = time.perf_counter()
@@ -101,9 +128,13 @@ def record(out: Path, trials: int | None) -> None:
         json.dumps(
             {
                 "wall_s": wall,
+                "experiment": experiment_file.name,
+                "n_trials": experiment.search.n_trials,
+                "sequential": sequential,
                 "load_average_start": load,
                 "load_average_end": os.getloadavg(),
-                "trials": result.trials,
+                # trials by state (TPE driver) or candidates by status (evolution driver)
+                "trials": getattr(result, "trials", None) or getattr(result, "candidates", None),
                 "best_validation": result.best_validation,
                 "usage": result.usage,
                 "calls": calls,
@@ -111,7 +142,7 @@ def record(out: Path, trials: int | None) -> None:
             default=str,
         )
     )
-    print(f"{wall:.0f} s, {len(calls)} calls, trials {result.trials} -> {out}")
+    print(f"{wall:.0f} s, {len(calls)} calls, {experiment.search.n_trials} trials -> {out}")
 
 
 def _key(call: dict[str, Any]) -> str:
@@ -128,7 +159,7 @@ def _expected(call: dict[str, Any], labels: dict[str, str]) -> str | None:
     return None
 
 
-def compare(before_path: Path, after_path: Path) -> None:
+def compare(before_path: Path, after_path: Path, name: str, note: str) -> None:
     before, after = (json.loads(p.read_text()) for p in (before_path, after_path))
     lines = CASES.read_text(encoding="utf-8").splitlines()
     labels = {row["text"]: row["label"] for row in map(json.loads, filter(None, lines))}
@@ -149,19 +180,55 @@ def compare(before_path: Path, after_path: Path) -> None:
         same += equal
         if not equal:
             differing.append({"before": call["text"], "after": twin["text"]})
-    summary = {
-        "benchmark": "quickstart_speed",
-        "experiment": "experiments/quickstart.toml (no tracking, no cache, no wall budget)",
-        "before": {k: before[k] for k in ("wall_s", "trials", "load_average_start", "usage")},
-        "after": {k: after[k] for k in ("wall_s", "trials", "load_average_start", "usage")},
+    entry = {
+        "note": note,
+        "before": _side(before),
+        "after": _side(after),
         "speedup": round(before["wall_s"] / after["wall_s"], 2),
-        "calls": {"before": len(before["calls"]), "after": len(after["calls"])},
         "temperature0_task_calls_in_both": matched,
         "same_score": same,
+        "same_score_share": round(same / matched, 4) if matched else None,
         "differing_examples": differing[:5],
     }
-    RESULT_PATH.write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    print(json.dumps({k: v for k, v in summary.items() if k != "differing_examples"}, indent=2))
+    report = json.loads(RESULT_PATH.read_text()) if RESULT_PATH.is_file() else {}
+    report.setdefault("benchmark", "quickstart_speed")
+    report.setdefault("comparisons", {})[name] = entry
+    RESULT_PATH.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    RESULT_PATH.with_suffix(".md").write_text(_markdown(report["comparisons"]))
+    print(json.dumps({k: v for k, v in entry.items() if k != "differing_examples"}, indent=2))
+
+
+def _side(run: dict[str, Any]) -> dict[str, Any]:
+    keys = ("wall_s", "experiment", "n_trials", "sequential", "trials", "load_average_start")
+    return {
+        **{k: run.get(k) for k in keys},
+        "load_average_end": run.get("load_average_end"),
+        "calls": len(run["calls"]),
+        "completion_tokens": sum(call["completion_tokens"] or 0 for call in run["calls"]),
+        "usage": run.get("usage"),
+    }
+
+
+def _markdown(comparisons: dict[str, Any]) -> str:
+    lines = [
+        "# Quickstart wall time before/after (bench_quickstart_speed.py)",
+        "",
+        "| comparison | trials | before s | after s | speedup | calls before/after "
+        "| completion tokens before/after | t=0 task calls in both | same score | load 1-min |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, e in comparisons.items():
+        b, a = e["before"], e["after"]
+        loads = f"{b['load_average_start'][0]:.1f} / {a['load_average_start'][0]:.1f}"
+        lines.append(
+            f"| {name} | {b['n_trials']} | {b['wall_s']:.0f} | {a['wall_s']:.0f} | "
+            f"{e['speedup']:.2f}x | {b['calls']}/{a['calls']} | "
+            f"{b['completion_tokens']}/{a['completion_tokens']} | "
+            f"{e['temperature0_task_calls_in_both']} | {e['same_score']} "
+            f"({(e['same_score_share'] or 0) * 100:.1f}%) | {loads} |"
+        )
+    lines += [""] + [f"- **{name}**: {e['note']}" for name, e in comparisons.items()]
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -170,15 +237,19 @@ def main() -> None:
     rec = sub.add_parser("record")
     rec.add_argument("out", type=Path)
     rec.add_argument("--trials", type=int)
+    rec.add_argument("--experiment", type=Path, default=QUICKSTART)
+    rec.add_argument("--sequential", action="store_true")
     cmp = sub.add_parser("compare")
     cmp.add_argument("before", type=Path)
     cmp.add_argument("after", type=Path)
+    cmp.add_argument("--name", default="quickstart")
+    cmp.add_argument("--note", default="")
     args = parser.parse_args()
     if args.command == "record":
-        record(args.out, args.trials)
+        record(args.out, args.trials, args.experiment, args.sequential)
     else:
-        compare(args.before, args.after)
+        compare(args.before, args.after, args.name, args.note)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
