@@ -15,6 +15,7 @@ import concurrent.futures
 import ctypes
 import os
 from collections.abc import Sequence as Seq
+from dataclasses import dataclass
 from typing import Any
 
 from autotune.llm._llama_sequence import Job
@@ -30,6 +31,18 @@ _SLACK = 4  # tokens past max_tokens a UTF-8 character may need (the multibyte f
 _GROUP_PREFIX = 16  # shared prompt tokens (past a chat template's first few) that make a group
 
 
+@dataclass
+class PrefixStats:
+    """How often a group's shared prefix was already resident (call ordering at work)."""
+
+    groups: int = 0
+    jobs: int = 0
+    prefix_tokens: int = 0
+    """Shared-prefix tokens the groups needed."""
+    prefix_evaluated: int = 0
+    """Of those, the tokens that were not resident and had to be evaluated."""
+
+
 class BatchEngine:
     """Decodes batches of jobs; call :meth:`run` under the model's lock."""
 
@@ -43,6 +56,15 @@ class BatchEngine:
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=len(self._workers), thread_name_prefix="autotune-llama"
         )
+        self.stats = PrefixStats()
+
+    def holds_prefix_of(self, job: Job) -> bool:
+        """Whether the resident prefix is the start of ``job``'s prompt (more than a chat
+        template's first tokens): then the job costs only its suffix here."""
+        resident = self._workers[0].resident
+        return _GROUP_PREFIX <= len(resident) < len(job.tokens) and (
+            job.tokens[: len(resident)] == resident
+        )
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -54,12 +76,12 @@ class BatchEngine:
         self._ensure_contexts(jobs)
         outcomes: list[Completion | Exception | None] = [None] * len(jobs)
         for group in _prefix_groups(jobs):
-            prefix = _common_prefix([jobs[i].tokens for i in group])
+            prefix = self._group_prefix([jobs[i] for i in group])
             # Dealt by suffix length, so each worker's chunks hold equal lengths together.
             ordered = sorted(group, key=lambda i: len(jobs[i].tokens))
             parts = [ordered[k :: len(self._workers)] for k in range(len(self._workers))]
             parts = [part for part in parts if part]
-            self._share_prefix(prefix, len(parts))
+            self._share_prefix(prefix, len(parts), len(group))
             futures = [
                 self._pool.submit(worker.run, [jobs[i] for i in part], prefix, model_id)
                 for worker, part in zip(self._workers, parts, strict=False)
@@ -69,11 +91,21 @@ class BatchEngine:
                     outcomes[index] = outcome
         return [o if o is not None else RuntimeError("batch lost a request") for o in outcomes]
 
-    def _share_prefix(self, prefix: tuple[int, ...], count: int) -> None:
+    def _group_prefix(self, group: list[Job]) -> tuple[int, ...]:
+        """The prefix a group shares; a lone job that starts with the resident prefix
+        keeps just that resident (its own suffix would evict the rest of it)."""
+        if len(group) == 1 and self.holds_prefix_of(group[0]):
+            return self._workers[0].resident
+        return _common_prefix([job.tokens for job in group])
+
+    def _share_prefix(self, prefix: tuple[int, ...], count: int, jobs: int) -> None:
         """The first worker evaluates ``prefix`` (what is not resident yet); the others
         copy its KV state."""
         first = self._workers[0]
-        first.make_resident(prefix)
+        self.stats.groups += 1
+        self.stats.jobs += jobs
+        self.stats.prefix_tokens += len(prefix)
+        self.stats.prefix_evaluated += first.make_resident(prefix)
         state: bytes | None = None
         for worker in self._workers[1:count]:
             if worker.resident != prefix:

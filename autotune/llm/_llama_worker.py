@@ -72,8 +72,9 @@ class Worker:
         self.streams = streams
         self.resident = ()
 
-    def make_resident(self, prefix: tuple[int, ...]) -> None:
-        """Stream 0 holds ``prefix``; only what differs from the last one is evaluated."""
+    def make_resident(self, prefix: tuple[int, ...]) -> int:
+        """Stream 0 holds ``prefix``; only what differs from the last one is evaluated
+        (that many tokens are returned)."""
         keep = 0
         while keep < min(len(prefix), len(self.resident)) and prefix[keep] == self.resident[keep]:
             keep += 1
@@ -83,6 +84,7 @@ class Worker:
         if rest:
             self._decode(rest)
         self.resident = prefix
+        return len(rest)
 
     def resident_state(self) -> bytes:
         """Stream 0's KV data, to give another worker the same prefix without evaluating it."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import collections
+import dataclasses
 import importlib.util
 import logging
 import os
@@ -22,7 +23,7 @@ from typing import Any
 
 from autotune.errors import LLMError
 from autotune.llm._chat_render import chat_renderer
-from autotune.llm._llama_batch import MAX_SEQUENCES, BatchEngine
+from autotune.llm._llama_batch import MAX_SEQUENCES, BatchEngine, PrefixStats
 from autotune.llm._llama_sequence import Job
 from autotune.llm._llama_single import single_completion, to_completion
 from autotune.llm._threads import ThreadTuner
@@ -60,6 +61,11 @@ class _Shared:
             except (LLMError, AttributeError, OSError) as exc:  # an old or odd build
                 logger.warning("batched decoding unavailable, one request at a time: %s", exc)
                 self._engine_failed = True
+        return self._engine
+
+    @property
+    def made_engine(self) -> BatchEngine | None:
+        """The batch engine if a batch has made it (a lone call never does)."""
         return self._engine
 
     def close(self) -> None:
@@ -203,12 +209,31 @@ class LlamaCppLLM(BaseLLM):
     def _batch_or_single(self, batch: list[Request]) -> list[Outcome]:
         if len(batch) > 1:
             return self.execute_many(batch)
-        # A lone call uses the model's own context, whose prefix cache then holds this
-        # caller's prompt (a Meta-LLM's), leaving the batch context's prefix to the batches.
         try:
-            return [self.execute(*batch[0])]
+            return [self._lone(*batch[0])]
         except Exception as exc:  # its own outcome, as in a batch
             return [exc]
+
+    def _lone(self, messages: Sequence[Message], params: SamplingParams) -> Outcome:
+        """A call alone: on the batch engine when its prompt starts with the prefix the
+        engine holds (a trial's last case), otherwise on the model's own context, whose
+        prefix cache then keeps this caller's prompt (a Meta-LLM's). So neither kind of
+        call evicts the other's prefix."""
+        shared = _load(self.model_path, self.n_ctx, self.n_threads)
+        with shared.lock:
+            engine = shared.made_engine
+            if engine is not None and params.response_schema is None:
+                job = _job(shared, messages, params, self)
+                if engine.holds_prefix_of(job):
+                    return engine.run([job], self.model_id)[0]
+            return _single(shared, messages, params, self)
+
+    @property
+    def prefix_stats(self) -> PrefixStats:
+        """The batch engine's prefix reuse so far (zeros before its first batch)."""
+        shared = _loaded.get((str(self.model_path), self.n_ctx, self.n_threads))
+        engine = shared.made_engine if shared is not None else None
+        return dataclasses.replace(engine.stats) if engine is not None else PrefixStats()
 
     def execute_many(self, requests: Sequence[Request]) -> list[Outcome]:
         """Decode the requests together (see :mod:`autotune.llm._llama_batch`)."""

@@ -148,3 +148,35 @@ def test_concurrent_callers_are_batched_and_a_lone_call_is_not() -> None:
     answers = asyncio.run(main())
     assert len(answers) == len(requests)
     assert list(llm.recent_batches) == [len(requests), 1]
+
+
+@pytest.mark.embedded
+def test_meta_calls_between_batches_keep_the_trials_prefix_resident() -> None:
+    llm = LlamaCppLLM(n_ctx=1024)
+    params = SamplingParams(max_tokens=4)
+    own = PROMPT.with_(system="Is the review positive or negative? One word.")  # not resident
+    trial = _requests(ROWS[3:9], params, own)
+    meta = [Message("system", "You improve prompts."), Message("user", "Shorten: be nice.")]
+
+    async def concurrently(requests: list[Request]) -> list[Completion]:
+        return list(await asyncio.gather(*(llm.aexecute(*r) for r in requests)))
+
+    start = llm.prefix_stats
+    first = asyncio.run(concurrently(trial))
+    before = llm.prefix_stats
+    paid = before.prefix_evaluated - start.prefix_evaluated
+    prefix = before.prefix_tokens - start.prefix_tokens
+    assert paid > 0 and prefix > 0  # the first batch evaluates the trial's prefix once
+    llm.execute(*Request(meta, params))  # a Meta-LLM call between two of the trial's runs
+    lone = asyncio.run(concurrently(trial[:1]))  # the trial's straggler, alone
+    again = asyncio.run(concurrently(trial))
+    after = llm.prefix_stats
+    # Neither the Meta-LLM call nor the lone case made the trial's prefix be evaluated
+    # again: both later runs found it resident.
+    assert after.groups == before.groups + 2 and after.jobs == before.jobs + 1 + len(trial)
+    assert after.prefix_evaluated == before.prefix_evaluated
+    assert after.prefix_tokens == before.prefix_tokens + 2 * prefix
+    assert list(llm.recent_batches) == [len(trial), 1, len(trial)]
+    # ... and the answers are still those of one request at a time.
+    one = [llm.execute(*r) for r in trial]
+    assert _same(one, first) == _same(one, again) == _same(one[:1], lone) == 1.0
