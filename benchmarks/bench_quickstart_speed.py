@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import tempfile
@@ -137,12 +138,21 @@ def record(out: Path, trials: int | None, experiment_file: Path, sequential: boo
                 "trials": getattr(result, "trials", None) or getattr(result, "candidates", None),
                 "best_validation": result.best_validation,
                 "usage": result.usage,
+                "prefix_stats": _prefix_stats(task),
                 "calls": calls,
             },
             default=str,
         )
     )
     print(f"{wall:.0f} s, {len(calls)} calls, {experiment.search.n_trials} trials -> {out}")
+
+
+def _prefix_stats(llm: BaseLLM) -> dict[str, int] | None:
+    """The embedded backend's batch-engine prefix reuse (None on code without it)."""
+    while isinstance(llm, LLMWrapper):
+        llm = llm.inner
+    stats = getattr(llm, "prefix_stats", None)
+    return dataclasses.asdict(stats) if stats is not None else None
 
 
 def _key(call: dict[str, Any]) -> str:
@@ -200,6 +210,7 @@ def compare(before_path: Path, after_path: Path, name: str, note: str) -> None:
 
 def _side(run: dict[str, Any]) -> dict[str, Any]:
     keys = ("wall_s", "experiment", "n_trials", "sequential", "trials", "load_average_start")
+    keys += ("prefix_stats",)
     return {
         **{k: run.get(k) for k in keys},
         "load_average_end": run.get("load_average_end"),
