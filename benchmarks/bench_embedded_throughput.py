@@ -25,7 +25,7 @@ Per variant: cases/s per round, best and median, process CPU seconds, completion
 and whether the per-case scores equal ``today``'s. The load average is recorded.
 
 Usage: python benchmarks/bench_embedded_throughput.py [--rounds 3] [--workloads trial ramble]
-Writes benchmarks/results/embedded_throughput.json and prints a table.
+Writes benchmarks/results/embedded_throughput.json and .md and prints a table.
 """
 
 from __future__ import annotations
@@ -259,7 +259,43 @@ def main() -> None:
     }
     RESULT_PATH.parent.mkdir(parents=True, exist_ok=True)
     RESULT_PATH.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {RESULT_PATH}")
+    RESULT_PATH.with_suffix(".md").write_text(markdown(report))
+    print(f"\nwrote {RESULT_PATH} and .md")
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The result as tables (per workload: best and median cases/s, ratios)."""
+    machine = report["machine"]
+    loads = [f"{x:.1f}" for x in (*machine["load_average_start"], *machine["load_average_end"])]
+    lines = [
+        "# Embedded evaluator throughput (bench_embedded_throughput.py)",
+        "",
+        f"{machine['cpus']} CPUs, {report['rounds']} interleaved rounds; load average "
+        f"(1/5/15 min) at start {' / '.join(loads[:3])}, at end {' / '.join(loads[3:])}.",
+    ]
+    for result in report["results"]:
+        rounds_load = [f"{r['load_before']:.1f}" for r in result["rounds"]]
+        lines += [
+            "",
+            f"## {result['workload']}: {result['cases']} cases, {result['demos']} demos, "
+            f"~{result['instruction_tokens_approx']}-token system message",
+            "",
+            f"Load (1 min) before each round: {', '.join(rounds_load)}.",
+            "",
+            "| variant | best cases/s | median cases/s | CPU s (median) | completion tokens "
+            "| x today (median) | x raw (median) | x today (best) | x raw (best) "
+            "| scores = today |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for variant, s in result["summary"].items():
+            lines.append(
+                f"| {variant} | {s['cases_per_s_best']:.2f} | {s['cases_per_s_median']:.2f} "
+                f"| {s['cpu_s_median']:.1f} | {s['completion_tokens']} "
+                f"| {s['speedup_vs_today_median']:.2f} | {s['speedup_vs_raw_median']:.2f} "
+                f"| {s['speedup_vs_today_best']:.2f} | {s['speedup_vs_raw_best']:.2f} "
+                f"| {s['scores_equal_today']} |"
+            )
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
