@@ -239,6 +239,7 @@ class PromptOptimizer:
             calls_left=lambda: limit - self.final_meter.snapshot().calls,
             bootstrap_seed=self.settings.seed,
             on_phase=self._phase,
+            label_of=_labels_of(benchmark),
         )
         seed_parts = PromptParts.from_prompt(seed_prompt)
         outcome = phase.run(seed_parts, population.ranked(), validation, test)
@@ -298,3 +299,11 @@ class PromptOptimizer:
         )
         parent.log_params(params)
         parent.log_text(seed.system, "seed_prompt.md")
+
+
+def _labels_of(benchmark: Benchmark) -> dict[str, str]:
+    """Each case's expected label on a label task (empty otherwise): the final phase
+    weighs labels equally (see :mod:`autotune.search._final`)."""
+    if not benchmark.labels:
+        return {}
+    return {case.id: str(case.expected) for case in benchmark.cases}

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from autotune.bench.case import Case
 from autotune.evaluate.results import CaseResult, EvalResult
 from autotune.prompt import Demo
-from autotune.search._final import FinalPhase
+from autotune.search._final import FinalPhase, balanced_mean
 from autotune.search.candidate import Candidate, CaseScore
 from autotune.search.parts import PromptParts
 
@@ -113,3 +113,45 @@ def test_a_finalist_lucky_on_validation_alone_does_not_beat_the_seed_on_pooled_c
     assert outcome.winner.number is None  # 13/20 for the seed against 11/20
     alone = FinalPhase(score, n_finalists=2, ablate=False).run(SEED, [finalist], VALIDATION, ())
     assert alone.winner.number == 4  # without the seed's search rows: validation decides
+
+
+def test_on_a_label_task_a_prompt_leaning_to_the_common_label_does_not_win() -> None:
+    """Validation holds 8 negative and 2 positive cases. A prompt answering "negative"
+    to all gets 0.8 of plain accuracy but 0.5 label-balanced; one right on 5 of 8
+    negatives and both positives (0.7 plain, 0.81 balanced) wins."""
+    cases = tuple(
+        Case(f"v{i}", {"text": f"review {i}"}, "negative" if i < 8 else "positive")
+        for i in range(10)
+    )
+    label_of = {c.id: str(c.expected) for c in cases} | {"c0": "negative"}  # a search case
+    leaning = SEED.with_(persona="You are negative.")
+    balanced = SEED.with_(persona="You are fair.")
+
+    def score(parts: PromptParts, chosen: Sequence[Case]) -> EvalResult:
+        def right(i: int, c: Case) -> bool:
+            if parts == leaning:
+                return c.expected == "negative"
+            return parts == balanced and (i < 5 or c.expected == "positive")
+
+        rows = [
+            CaseResult(c.id, dict(c.inputs), "", "x", c.expected, 1.0 if right(i, c) else 0.0,
+                       prompt_tokens=10)
+            for i, c in enumerate(chosen)
+        ]  # fmt: skip
+        return EvalResult.from_rows(rows, ["label"])
+
+    finalists = [accepted(1, leaning, 0.9), accepted(2, balanced, 0.8)]
+    outcome = FinalPhase(score, n_finalists=2, ablate=False, label_of=label_of).run(
+        SEED, finalists, cases, ()
+    )
+    assert outcome.winner.number == 2
+    plain = FinalPhase(score, n_finalists=2, ablate=False).run(SEED, finalists, cases, ())
+    assert plain.winner.number == 1  # by plain accuracy the leaning prompt would win (0.8)
+
+
+def test_balanced_mean_weighs_each_label_equally() -> None:
+    scores = {"a": 1.0, "b": 1.0, "c": 1.0, "d": 0.0}
+    labels = {"a": "x", "b": "x", "c": "x", "d": "y"}
+    assert balanced_mean(scores, labels) == 0.5
+    assert balanced_mean(scores, {}) == 0.75  # no labels: the plain mean
+    assert balanced_mean(scores, {"a": "x"}) == 0.75  # labels not known for all cases
