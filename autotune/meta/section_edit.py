@@ -95,6 +95,29 @@ def guide_prefix(label: str) -> str:
     return f"{label} texts are about "
 
 
+def without_guide(context: str, labels: Sequence[str]) -> str:
+    """``context`` without its label-guide sentences (the rest kept as written)."""
+    starts = tuple(guide_prefix(label) for label in labels)
+    kept = [
+        sentence
+        for sentence in re.split(r"(?<=[.!?])\s+", context.strip())
+        if sentence and not sentence.startswith(starts)
+    ]
+    return " ".join(kept)
+
+
+def _other_label(prefix: str, text: str, labels: Sequence[str]) -> str | None:
+    """In a label guide's sentence (``prefix`` names its label), another label's name."""
+    described = next((label for label in labels if prefix == guide_prefix(label)), None)
+    if described is None:
+        return None
+    lowered = f" {re.sub(r'[^a-z0-9/]+', ' ', text.lower())} "
+    for label in labels:
+        if label != described and f" {label.lower()} " in lowered:
+            return label
+    return None
+
+
 def label_to_describe(mistakes: Sequence[Mistake], labels: Sequence[str], pick: int) -> str:
     """The expected label the prompt misses most (``pick`` breaks ties)."""
     counts = Counter(m.expected for m in mistakes if m.expected in labels)
@@ -160,6 +183,10 @@ class SectionEditor:
         verdict = check_edit(continuation, None if persona else words)
         if not verdict.ok:
             result.rejected, result.text = verdict.reason, None
+        elif other := _other_label(spec.prefix, continuation, labels):
+            # "Sci/Tech texts are about sports": a label described by another one
+            # contradicts the task and teaches the model to confuse the two.
+            result.rejected, result.text = f"names another label ({other!r})", None
         return result
 
     def _label_spec(

@@ -32,6 +32,7 @@ from autotune.bench.case import Case
 from autotune.errors import BudgetExceeded
 from autotune.evaluate.results import EvalResult, UnusableResult, paired_scored
 from autotune.evaluate.stats import paired_bootstrap_diff_ci
+from autotune.meta.section_edit import without_guide
 from autotune.search.candidate import Candidate
 from autotune.search.events import Phase
 from autotune.search.operators.structural import without
@@ -39,7 +40,11 @@ from autotune.search.parts import PromptParts
 from autotune.search.result import Contribution, Finalist, HeldOut
 
 Score = Callable[[PromptParts, Sequence[Case]], EvalResult]
-ABLATION_ORDER = ("examples", "steps", "persona", "context", "format", "demos", "framing")
+# "guide": a label task's guide sentences in the Context (see RewriteSection), tried
+# apart from the rest of the Context so the seed's instruction cannot shelter them.
+ABLATION_ORDER = (
+    "examples", "steps", "persona", "guide", "context", "format", "demos", "framing"
+)  # fmt: skip
 _TIE = 1e-9
 
 
@@ -164,10 +169,11 @@ class FinalPhase:
     def _ablate(self, outcome: FinalOutcome, seed: PromptParts, validation: Sequence[Case]) -> None:
         """Greedy backward elimination of the winner's parts on validation."""
         current = outcome.winner
-        parts = [p for p in ABLATION_ORDER if _removable(current.parts, p, seed)]
+        labels = sorted(set(self.label_of.values()))
+        parts = [p for p in ABLATION_ORDER if _removable(current.parts, p, seed, labels)]
         for done, part in enumerate(parts):
             self.on_phase("ablation", done, len(parts))
-            reduced = _remove(current.parts, part, seed)
+            reduced = _remove(current.parts, part, seed, labels)
             result = self._try(outcome, f"ablation of {part}", reduced, validation)
             if result is None:
                 continue
@@ -216,14 +222,18 @@ def _better(challenger: Scored, holder: Scored, label_of: Mapping[str, str]) -> 
     return a > b + _TIE or (abs(a - b) <= _TIE and challenger.tokens() < holder.tokens())
 
 
-def _removable(parts: PromptParts, part: str, seed: PromptParts) -> bool:
+def _removable(parts: PromptParts, part: str, seed: PromptParts, labels: Sequence[str]) -> bool:
     if part == "framing":
         return parts.user_template != seed.user_template
+    if part == "guide":
+        return bool(labels) and without_guide(parts.context, labels) != parts.context.strip()
     return part in parts.present()
 
 
-def _remove(parts: PromptParts, part: str, seed: PromptParts) -> PromptParts:
+def _remove(parts: PromptParts, part: str, seed: PromptParts, labels: Sequence[str]) -> PromptParts:
     """``parts`` without ``part`` (for the framing: back to the seed's framing)."""
     if part == "framing":
         return parts.with_(user_template=seed.user_template)
+    if part == "guide":
+        return parts.with_(context=without_guide(parts.context, labels))
     return without(parts, part)

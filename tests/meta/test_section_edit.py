@@ -98,3 +98,28 @@ def test_a_label_guide_with_a_label_that_keeps_failing_is_rejected() -> None:
     result = editor.label_guide(("positive", "negative"), MISTAKES, BRIEF, 0)
     assert result.text is None and result.rejected.startswith("the sentence about 'positive'")
     assert result.calls == 2
+
+
+def test_a_label_described_by_another_label_is_rejected_and_asked_again() -> None:
+    labels = ("World", "Sports", "Business", "Sci/Tech")
+    answers = iter(
+        [
+            "World texts are about news from other countries.",
+            "Sports texts are about news of games and teams.",
+            "Business texts are about news of companies and markets.",
+            "Sci/Tech texts are about sports, entertainment and gaming news.",  # names "Sports"
+            "Sci/Tech texts are about news of software and science.",
+        ]
+    )
+    editor = SectionEditor(ScriptedLLM(lambda messages, params: next(answers)))
+    brief = TaskBrief(
+        description="Decide the topic of a news article: World, Sports, Business or Sci/Tech.",
+        format_hint="Answer with one word.",
+        train_cases=(),
+        user_template="{text}",
+    )
+    result = editor.label_guide(labels, [], brief, 0)
+    assert result.text is not None
+    assert "sports, entertainment" not in result.text
+    assert result.text.endswith("Sci/Tech texts are about news of software and science.")
+    assert result.calls == 5

@@ -155,3 +155,27 @@ def test_balanced_mean_weighs_each_label_equally() -> None:
     assert balanced_mean(scores, labels) == 0.5
     assert balanced_mean(scores, {}) == 0.75  # no labels: the plain mean
     assert balanced_mean(scores, {"a": "x"}) == 0.75  # labels not known for all cases
+
+
+def test_guide_sentences_are_ablated_apart_from_the_instruction_they_sit_beside() -> None:
+    """The seed's instruction earns its place; the guide beside it in the Context does
+    not, and goes alone (before, removing the whole Context kept both)."""
+    instruction = "Classify the text."
+    junk_guide = "positive texts are about sports. negative texts are about anime."
+    winner = SEED.with_(context=f"{instruction} {junk_guide}")
+    label_of = {c.id: str(c.expected) for c in VALIDATION} | {"c0": "negative", "c1": "positive"}
+
+    def score(parts: PromptParts, cases: Sequence[Case]) -> EvalResult:
+        value = 1.0 if instruction in parts.context else 0.0
+        rows = [
+            CaseResult(c.id, dict(c.inputs), "", "x", c.expected, value,
+                       prompt_tokens=len(parts.system_text().split()))
+            for c in cases
+        ]  # fmt: skip
+        return EvalResult.from_rows(rows, ["label"])
+
+    phase = FinalPhase(score, n_finalists=1, ablate=True, label_of=label_of)
+    outcome = phase.run(SEED.with_(context="Label it."), [accepted(2, winner, 1.0)], VALIDATION, ())
+    assert outcome.winner.parts.context == instruction
+    contributions = {c.part: c.kept for c in outcome.contributions}
+    assert contributions == {"guide": False, "context": True}
