@@ -111,7 +111,7 @@ class SearchLoop:
     parent: TrackedRun
     meter: UsageMeter
     progress: ProgressCallback | None = None
-    poll_s: float = 1.0
+    poll_s: float = 0.3
 
     def run(self, mine: Population | None = None) -> str | None:
         """Search until ``n_trials`` candidates are recorded; the budget that stopped it.
