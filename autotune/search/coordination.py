@@ -160,8 +160,10 @@ class Tickets:
             fail_stale_trials(self.study)
             if self.issue():
                 continue
-            running = self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-            if not running:
+            # Done only when no ticket waits either: another worker may have issued
+            # them all between this worker's pop and its issue() (then nothing runs yet).
+            live = (TrialState.WAITING, TrialState.RUNNING)
+            if not self.study.get_trials(deepcopy=False, states=live):
                 return None
             time.sleep(self.poll_s)
 

@@ -189,3 +189,25 @@ def running_candidates(client: MlflowClient) -> list[str]:
         return []
     runs = client.search_runs([experiment.experiment_id], "attributes.status = 'RUNNING'")
     return [r.data.tags["autotune.candidate"] for r in runs if "autotune.candidate" in r.data.tags]
+
+
+def test_a_worker_that_finds_every_ticket_issued_by_another_still_gets_one(
+    tmp_path: Path,
+) -> None:
+    """Between its pop (nothing yet) and its issue() (all issued), another worker
+    issued every ticket and took none yet: nothing runs, but tickets wait."""
+
+    class Late(Tickets):
+        raced = False
+
+        def _pop(self, *, seed_only: bool = False) -> optuna.Trial | None:
+            if not self.raced:
+                self.raced = True
+                Tickets(self.study, self.n_trials).issue()  # the other worker
+                return None
+            return super()._pop(seed_only=seed_only)
+
+    study = optuna.create_study(storage=open_storage(f"sqlite:///{tmp_path}/t.db"))
+    trial = Late(study, 3, seed_first=True, poll_s=0.01).take()
+
+    assert trial is not None and trial.user_attrs.get(SEED_ATTR)
