@@ -1,109 +1,89 @@
-"""The toy task of bench_workers.py, and one worker process of it.
+"""One worker process of bench_workers.py: the real search driver on a toy review task.
 
-Review cases (``N_CASES``) labelled positive/negative; a model server double answers a case
-right only when the system prompt says ``CAREFULLY``, says "positive" to everything when
-it mentions a label, and chatters otherwise. TPE chooses one of six instructions and a
-temperature per trial; a trial scores its prompt on the cases through the real stack
-(the openai backend, the evaluator) at concurrency 4. Workers share the study through
-:mod:`autotune.search.coordination`: tickets for the trials, one final phase.
+``PromptOptimizer`` (the searcher the settings name) runs the study in PostgreSQL with the
+model double as task model and Meta-LLM (the scripted answers of tests/search: a review
+is classified right once a Meta-LLM edit put "CAREFULLY" or "boring films" in the
+prompt). Tracking is off unless a tracking URI is given: the benchmark measures the
+search and its storage. Workers wait at a barrier after their imports, so they start
+together, then print one JSON line: what they ran, their CPU time and the result.
 
 Usage (started by bench_workers.py):
-    _workers_task.py URL N_TRIALS BASE_URL BARRIER N_WORKERS NAME N_CASES
+    _workers_task.py STORAGE STUDY BASE_URL BARRIER N_WORKERS NAME SETTINGS_JSON [TRACKING]
 """
 
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import sys
 import time
-from collections.abc import Sequence
 
-WORDS = ["lovely", "awful", "great", "dull", "superb", "boring", "charming", "weak"]
-INSTRUCTIONS = [
-    "Classify the text.",
-    "Give the label of the review.",
-    "Read the review and answer.",
-    "Read CAREFULLY, then answer with the label only.",
-    "Say what the text is about.",
-    "Decide the label.",
-]
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests" / "search"))
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
-def label(word: str) -> str:
-    return "positive" if WORDS.index(word) % 2 == 0 else "negative"
+def benchmark(train: int = 48, validation: int = 16, test: int = 16) -> object:
+    """The toy task of tests/search/search_doubles.py, with more cases."""
+    from search_doubles import benchmark as small
+    from search_doubles import make_cases
 
+    from autotune.bench.benchmark import Benchmark
 
-def answer(messages: Sequence[dict[str, str]]) -> str:
-    """The model double's answer: deterministic in the messages."""
-    system = " ".join(m["content"] for m in messages if m["role"] == "system")
-    text = messages[-1]["content"]
-    if "CAREFULLY" in system:
-        return next(label(w) for w in WORDS if w in text)
-    if "label" in system:
-        return "positive"
-    return "I think it is a review."
+    splits = {
+        "train": make_cases("train", train),
+        "validation": make_cases("val", validation),
+        "test": make_cases("test", test),
+    }
+    cases = tuple(case for split in splits.values() for case in split)
+    base = small()
+    return Benchmark(
+        name="toy", cases=cases, metrics=base.metrics, user_template=base.user_template,
+        description=base.description, splits=splits, labels=base.labels,
+    )  # fmt: skip
 
 
 def main() -> None:
-    url, n_trials, base_url, barrier, n_workers, name, n_cases = sys.argv[1:8]
+    storage, study, base_url, barrier, n_workers, name, settings_json = sys.argv[1:8]
+    tracking = sys.argv[8] if len(sys.argv) > 8 else None
     import optuna
+    from search_doubles import seed_prompt
 
-    from autotune.bench.case import Case
-    from autotune.evaluate import Evaluator
     from autotune.llm import load_llm
-    from autotune.llm.types import SamplingParams
-    from autotune.metrics.base import MetricSet, WeightedMetric
-    from autotune.metrics.label import LabelMatch
-    from autotune.prompt import Prompt
-    from autotune.search.coordination import Tickets, run_once
-    from autotune.search.storage import beating, open_storage
+    from autotune.search.optimizer import PromptOptimizer
+    from autotune.search.settings import SearchSettings
+    from autotune.tracking.base import NullTracker, Tracker
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    cases = [
-        Case(id=f"c{i}", inputs={"text": f"review {i}: it was {w}"}, expected=label(w))
-        for i, w in ((i, WORDS[i % len(WORDS)]) for i in range(int(n_cases)))
-    ]
-    metrics = MetricSet([WeightedMetric(LabelMatch(labels=("positive", "negative")))])
+    tracker: Tracker = NullTracker()
+    if tracking:
+        from autotune.tracking.mlflow_sink import MlflowTracker
+
+        tracker = MlflowTracker(tracking, f"bench {study}")
     llm = load_llm(f"openai:double@{base_url}", no_cache=True)
-    storage = open_storage(url)
-    sampler = optuna.samplers.TPESampler(seed=0, n_startup_trials=4, constant_liar=True)
-    study = optuna.create_study(
-        study_name="bench", storage=storage, sampler=sampler, direction="maximize",
-        load_if_exists=True,
-    )  # fmt: skip
-    tickets = Tickets(study, int(n_trials), seed_params={"instruction": 0, "temperature": 0.0})
-
-    def score(instruction: int, temperature: float) -> float:
-        prompt = Prompt(system=INSTRUCTIONS[instruction], user_template="{text}")
-        params = SamplingParams(temperature=temperature, max_tokens=8)
-        evaluator = Evaluator(llm, metrics, params=params, concurrency=4, n_resamples=200)
-        return float(evaluator.evaluate(prompt, cases).mean)
-
+    settings = SearchSettings.model_validate_json(settings_json)
+    optimizer = PromptOptimizer(
+        llm, llm, settings=settings, storage=storage, study_name=study, tracker=tracker
+    )
+    task = benchmark()
     pathlib.Path(barrier, name).touch()  # imports done: start together
     while len(list(pathlib.Path(barrier).iterdir())) < int(n_workers):
         time.sleep(0.005)
-    ran = 0
-    while (trial := tickets.take()) is not None:
-        with beating(study, trial):
-            instruction = trial.suggest_categorical("instruction", list(range(6)))
-            temperature = trial.suggest_categorical("temperature", [0.0, 0.7])
-            value = score(int(instruction), float(temperature))
-        study.tell(trial, value)
-        ran += 1
-
-    def final() -> dict[str, object]:
-        complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
-        best = max(complete, key=lambda t: (t.value, -t.number))
-        instruction = int(best.params["instruction"])
-        return {
-            "best_instruction": INSTRUCTIONS[instruction],
-            "validation": score(instruction, 0.0),
-            "by": name,
-        }
-
-    result = run_once(storage, "bench", "final", final)
-    print(json.dumps({"worker": name, "ran": ran, "final": result}), flush=True)
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = optimizer.optimize(task, seed_prompt())  # type: ignore[arg-type]
+    report = {
+        "worker": name,
+        "pid": os.getpid(),
+        "cpu_s": round(time.process_time() - cpu, 2),
+        "wall_s": round(time.perf_counter() - wall, 2),
+        "final_calls_here": optimizer.final_meter.snapshot().calls,
+        "best_prompt": result.best_prompt.system,
+        "best_candidate": result.best_candidate,
+        "best_validation": result.best_validation,
+        "best_test": result.held_out.best.mean if result.held_out else None,
+    }
+    print(json.dumps(report), flush=True)
 
 
 if __name__ == "__main__":
