@@ -87,14 +87,14 @@ def close_orphans(tracker: Tracker, study: optuna.Study, parent_id: str) -> int:
     died, or was failed by its stopped heartbeat); how many."""
     if not parent_id:
         return 0
-    open_runs = tracker.running_children(parent_id)
-    if not open_runs:
-        return 0
-    states = {trial.number: trial.state for trial in study.get_trials(deepcopy=False)}
+    # Trials first, runs second: a candidate's run ends before its trial is told, so a
+    # run still open after its trial finished has lost its worker. (Read the other way
+    # round, a candidate finishing between the two reads would be closed as KILLED.)
+    finished = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
     closed = 0
-    for run_id, tags in open_runs:
+    for run_id, tags in tracker.running_children(parent_id):
         number = tags.get(NUMBER_TAG, "")
-        if number.isdigit() and states.get(int(number)) != TrialState.RUNNING:
+        if number.isdigit() and int(number) in finished:
             tracker.set_status(run_id, "KILLED")
             closed += 1
     return closed
