@@ -26,6 +26,7 @@ from autotune.search.optimizer import PromptOptimizer
 from autotune.search.settings import SearchSettings
 from autotune.search.storage import Heartbeat, fail_stale_trials, open_storage
 from autotune.tracking.mlflow_sink import MlflowTracker
+from autotune.tracking.store import prepare_tracking_store
 
 
 def test_a_candidate_whose_trial_another_worker_failed_is_dropped_and_run_again(
@@ -132,8 +133,8 @@ from autotune.llm.fake import ScriptedLLM
 from autotune.search.optimizer import PromptOptimizer
 from autotune.tracking.mlflow_sink import MlflowTracker
 
-def slow(messages, params):
-    time.sleep(0.05)
+def slow(messages, params):  # slow enough that the kill lands inside a candidate
+    time.sleep(0.2)
     return doubles.task_answer(messages, params)
 
 tracker = MlflowTracker({tracking!r}, "toy")
@@ -155,6 +156,7 @@ def test_a_killed_workers_candidate_run_is_closed_as_killed_on_resume(
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
     code = CHILD.format(here=str(Path(__file__).parent), tracking=tracking, storage=storage)
+    prepare_tracking_store(tracking)  # not created by this test's client and the child at once
     child = subprocess.Popen([sys.executable, "-c", code])
     client = MlflowClient(tracking)
     try:
