@@ -106,16 +106,25 @@ def without_guide(context: str, labels: Sequence[str]) -> str:
     return " ".join(kept)
 
 
+def _named(text: str, labels: Sequence[str]) -> list[str]:
+    lowered = f" {re.sub(r'[^a-z0-9/]+', ' ', text.lower())} "
+    return [label for label in labels if f" {label.lower()} " in lowered]
+
+
+def _some_labels(prefix: str, text: str, labels: Sequence[str]) -> list[str]:
+    """Outside a label guide's sentence: the labels named, when some but not all are."""
+    if any(prefix == guide_prefix(label) for label in labels):
+        return []
+    named = _named(text, labels)
+    return named if 0 < len(named) < len(labels) else []
+
+
 def _other_label(prefix: str, text: str, labels: Sequence[str]) -> str | None:
     """In a label guide's sentence (``prefix`` names its label), another label's name."""
     described = next((label for label in labels if prefix == guide_prefix(label)), None)
     if described is None:
         return None
-    lowered = f" {re.sub(r'[^a-z0-9/]+', ' ', text.lower())} "
-    for label in labels:
-        if label != described and f" {label.lower()} " in lowered:
-            return label
-    return None
+    return next((label for label in _named(text, labels) if label != described), None)
 
 
 def label_to_describe(mistakes: Sequence[Mistake], labels: Sequence[str], pick: int) -> str:
@@ -187,6 +196,10 @@ class SectionEditor:
             # "Sci/Tech texts are about sports": a label described by another one
             # contradicts the task and teaches the model to confuse the two.
             result.rejected, result.text = f"names another label ({other!r})", None
+        elif some := _some_labels(spec.prefix, continuation, labels):
+            # "3. Answer with a label of negative.": naming some labels but not all
+            # pushes a small model toward them whatever the input says.
+            result.rejected, result.text = f"names only some labels ({', '.join(some)})", None
         return result
 
     def _label_spec(

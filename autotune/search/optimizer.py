@@ -39,7 +39,7 @@ from autotune.search.fingerprint import FINGERPRINT_ATTR, check_fingerprint, stu
 from autotune.search.parts import PromptParts
 from autotune.search.population import Population
 from autotune.search.result import OptimizationResult
-from autotune.search.settings import BudgetSettings, SearchSettings
+from autotune.search.settings import SearchSettings
 from autotune.tracking.base import NullTracker, TrackedRun, Tracker
 
 # Settings that only shape what comes next (proposals, the final phase): a resumed study
@@ -59,8 +59,9 @@ class PromptOptimizer:
         settings: The searcher and its settings.
         budget: Limits of the search phase (calls, tokens, dollars, wall time).
         final_budget: Model calls of the final phase (finalists, ablation, test);
-            default ``BudgetSettings().final_calls_factor`` times the validation plus
-            test cases.
+            by default room for every step it can take (the seed and ``n_validate``
+            finalists on validation, one validation run per ablation unit, the test
+            split twice), so no part of a winner escapes its ablation for lack of calls.
         tracker: Where candidates are logged; :class:`NullTracker` when omitted.
         storage: Optuna storage URL; ``None`` keeps the study in memory (private to
             this call); the CLI passes SQLite under ``mlruns/``.
@@ -220,12 +221,11 @@ class PromptOptimizer:
         parent: TrackedRun,
     ) -> OptimizationResult:
         validation, test = benchmark.split("validation"), benchmark.split("test")
-        limit = self.final_budget or round(
-            BudgetSettings().final_calls_factor * (len(validation) + len(test))
-        )
         steps = 1 + min(self.settings.n_validate, len(population.ranked()))
         steps += len(_final.ABLATION_ORDER) if self.settings.ablate else 0
-        self._final_limit = min(limit, steps * len(validation) + 2 * len(test))
+        planned = steps * len(validation) + 2 * len(test)
+        limit = self.final_budget or planned
+        self._final_limit = min(limit, planned)
         final_llm = MeteredLLM(self._task_raw, self.final_meter, Budget(max_calls=limit))
 
         def score(parts: PromptParts, cases: Sequence[Case]) -> EvalResult:

@@ -91,8 +91,7 @@ class BudgetSettings(BaseModel):
     """Limits of the search phase; the first one reached stops it cleanly.
 
     The final phase (finalists on validation, ablation, the test split) has its own
-    budget: ``final_calls`` model calls, by default ``final_calls_factor`` times the
-    validation plus test case count.
+    budget: ``final_calls`` model calls, by default room for every step it can take.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -102,4 +101,3 @@ class BudgetSettings(BaseModel):
     max_usd: float | None = Field(None, gt=0)
     max_wall_s: float | None = Field(None, gt=0)
     final_calls: int | None = Field(None, ge=1)
-    final_calls_factor: float = Field(4.0, gt=0)

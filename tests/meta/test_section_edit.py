@@ -123,3 +123,15 @@ def test_a_label_described_by_another_label_is_rejected_and_asked_again() -> Non
     assert "sports, entertainment" not in result.text
     assert result.text.endswith("Sci/Tech texts are about news of software and science.")
     assert result.calls == 5
+
+
+def test_steps_naming_only_some_labels_are_rejected_as_biased() -> None:
+    """The quickstart once kept "3. The model should answer the question with a label
+    of negative." (its winner then leaned to that label)."""
+    labels = ("positive", "negative")
+    biased = "1. Read the review.\n2. Answer the movie review with a label of negative."
+    fair = "1. Read the movie review.\n2. Answer positive or negative."
+    editor = SectionEditor(ScriptedLLM([biased]))
+    result = editor.edit("steps", "", MISTAKES, BRIEF, 0, labels)
+    assert result.text is None and result.rejected == "names only some labels (negative)"
+    assert SectionEditor(ScriptedLLM([fair])).edit("steps", "", MISTAKES, BRIEF, 0, labels).text
