@@ -23,12 +23,23 @@ from workers_check import check_study, results, start, worker_command
 from autotune.search._driver import CANDIDATE_ATTR
 
 LATENCY_S = 0.05
+# `run --workers` starts its processes together, but on a loaded machine one of them
+# can finish 12 fast trials before the others have imported: with a second per call
+# the study outlasts their start-up (measured: at load 10, 0.05 s let one worker do all).
+SLOW_LATENCY_S = 1.0
 
 
 @pytest.fixture
 def double() -> Iterator[tuple[ModelDouble, Recorder]]:
     recorder = Recorder()
     with model_double(recorder, latency_s=LATENCY_S, max_concurrency=64) as server:
+        yield server, recorder
+
+
+@pytest.fixture
+def slow_double() -> Iterator[tuple[ModelDouble, Recorder]]:
+    recorder = Recorder()
+    with model_double(recorder, latency_s=SLOW_LATENCY_S, max_concurrency=64) as server:
         yield server, recorder
 
 
@@ -69,9 +80,9 @@ def check_pool(attrs: dict[str, Any], records: list[FrozenTrial], leases: list[s
 
 
 def test_run_with_workers_starts_local_processes_on_the_default_sqlite_stores(
-    tmp_path: Path, double: tuple[ModelDouble, Recorder]
+    tmp_path: Path, slow_double: tuple[ModelDouble, Recorder]
 ) -> None:
-    server, recorder = double
+    server, recorder = slow_double
     experiment = write_experiment(tmp_path, server.base_url, name="local", trials=12)
     command = [sys.executable, "-m", "autotune.cli.main", "run", str(experiment)]
     process = start([*command, "--workers", "3", "--json"], tmp_path, "run")
