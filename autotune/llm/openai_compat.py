@@ -226,7 +226,9 @@ class OpenAICompatLLM(BaseLLM):
         """Seconds to wait before the next attempt, or raise the final error."""
         kind, retryable = _failure_kind(exc)
         status = exc.status_code if isinstance(exc, openai.APIStatusError) else None
-        self._answered = self._answered or status is not None or isinstance(exc, _MalformedBody)
+        self._answered = (
+            self._answered or status is not None or isinstance(exc, _MalformedBody) or _reached(exc)
+        )
         if status in _FATAL_STATUSES:
             raise FatalLLMError(self._message(exc, kind, ""), status=status) from None
         if not retryable or attempt == self.max_retries:
@@ -328,6 +330,20 @@ class OpenAICompatLLM(BaseLLM):
         if key:
             text = text.replace(key, "***")
         return _KEY_LIKE.sub(r"\1***", text)
+
+
+def _reached(exc: BaseException) -> bool:
+    """Whether the failed request got through to a listening server (it then dropped or
+    stalled the connection): an address that accepts connections is not a wrong one,
+    even while a concurrent request's answer is still on its way (a race seen under load)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, (httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _failure_kind(exc: Exception) -> tuple[str, bool]:

@@ -9,7 +9,7 @@ import time
 import pytest
 from llm_http_doubles import Act, FaultServer
 
-from autotune.errors import LLMError
+from autotune.errors import FatalLLMError, LLMError
 from autotune.llm import Message, SamplingParams
 from autotune.llm.openai_compat import OpenAICompatLLM
 
@@ -190,3 +190,16 @@ def test_a_server_without_structured_output_is_asked_again_without_the_schema(
     first, second, third = fault_server.requests
     assert "response_format" in first.body
     assert "response_format" not in second.body and "response_format" not in third.body
+
+
+def test_a_server_that_drops_the_connection_is_not_a_dead_address(
+    fault_server: FaultServer,
+) -> None:
+    """A concurrent request's answer may still be on its way when another is dropped:
+    an address that accepted the connection is reachable, so the error is retryable
+    in later candidates, not the run-stopping "nothing has answered"."""
+    fault_server.play(Act("drop"))
+    with pytest.raises(LLMError) as caught:
+        backend(fault_server, retries=0).execute(MESSAGES, PARAMS)
+    assert not isinstance(caught.value, FatalLLMError)
+    assert "nothing has answered" not in str(caught.value)
