@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
 from autotune.meta._render import show_value
-from autotune.meta.section_edit import Mistake, SectionEditor, guide_prefix
+from autotune.meta.section_edit import Mistake, SectionEditor, guide_prefix, without_guide
 from autotune.search.candidate import Candidate
 from autotune.search.operators.base import BaseOperator, Child, OperatorContext
 
@@ -90,6 +89,5 @@ def _has_guide(context: str, labels: tuple[str, ...]) -> bool:
 
 def _with_label_sentence(context: str, label: str, sentence: str) -> str:
     """``context`` with its sentence about ``label`` replaced by ``sentence`` (or added)."""
-    start = guide_prefix(label).strip()
-    kept = [s for s in re.split(r"(?<=[.!?])\s+", context.strip()) if s and not s.startswith(start)]
-    return " ".join([*kept, sentence])
+    kept = without_guide(context, [label])
+    return f"{kept} {sentence}" if kept else sentence
