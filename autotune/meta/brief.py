@@ -6,11 +6,12 @@ test cases can reach a proposer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from autotune.bench.benchmark import Benchmark
 from autotune.bench.case import Case
+from autotune.meta.keywords import label_words
 
 
 @dataclass(frozen=True)
@@ -22,12 +23,15 @@ class TaskBrief:
         format_hint: The exact answer structure (e.g. the allowed labels).
         train_cases: Training cases the Meta-LLM may see and quote as examples.
         user_template: How case inputs are rendered into the user message.
+        label_words: For a label task, the words a label guide may choose from (see
+            :func:`~autotune.meta.keywords.label_words`), from training cases only.
     """
 
     description: str
     format_hint: str
     train_cases: tuple[Case, ...]
     user_template: str = "{input}"
+    label_words: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
 
 
 def format_hint_for(labels: Sequence[str], expected: Sequence[object]) -> str:
@@ -60,12 +64,16 @@ def _is_number(value: object) -> bool:
     return True
 
 
-def brief_from_benchmark(benchmark: Benchmark, train: Sequence[Case]) -> TaskBrief:
-    """The brief for a benchmark, quoting only ``train`` cases."""
+def brief_from_benchmark(
+    benchmark: Benchmark, train: Sequence[Case], vocabulary: Sequence[Case] = ()
+) -> TaskBrief:
+    """The brief for a benchmark, quoting only ``train`` cases; label words come from
+    ``vocabulary`` (training cases too) and ``train``."""
     description = benchmark.description.strip() or f"the task '{benchmark.name}'"
     return TaskBrief(
         description=description,
         format_hint=format_hint_for(benchmark.labels, [case.expected for case in train]),
         train_cases=tuple(train),
         user_template=benchmark.user_template,
+        label_words=label_words([*train, *vocabulary], benchmark.labels),
     )

@@ -38,7 +38,7 @@ _DEBRIS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 # Words that say nothing about a task; "texts are about" comes from a forced prefix.
-_STOPWORDS = frozenset(
+STOPWORDS = frozenset(
     """a an and are as at be been but by can could do does for from has have how if in into
     is it its may more most must no not of on one only or other so some such than that the
     their them then there these they this those to too very was what when where which while
@@ -65,7 +65,7 @@ def stem(word: str) -> str:
 
 def content_words(text: str) -> set[str]:
     """Stems of the words that carry meaning (no stopwords, no short words)."""
-    return {stem(w) for w in _WORD.findall(text) if len(w) > 2 and w.lower() not in _STOPWORDS}
+    return {stem(w) for w in _WORD.findall(text) if len(w) > 2 and w.lower() not in STOPWORDS}
 
 
 def vocabulary(texts: Iterable[str]) -> frozenset[str]:
@@ -86,7 +86,7 @@ def debris(text: str) -> str:
         return "run-together words"
     if any(a == b == c for a, b, c in zip(words, words[1:], words[2:], strict=False)):
         return "repetition"
-    long_words = [w for w in words if len(w) > 3 and w not in _STOPWORDS]
+    long_words = [w for w in words if len(w) > 3 and w not in STOPWORDS]
     if long_words and max(long_words.count(w) for w in long_words) >= 4:
         return "repetition"
     pairs = list(itertools.pairwise(words))

@@ -28,6 +28,9 @@ _WORD_RULE = "word ::= [a-zA-Z'/-]+"
 _SENTENCE = 'word ((",")? " " word){2,24} "."'
 # A label's description stays short: long ones drift into one example's details.
 _LABEL_SENTENCE = 'word ((",")? " " word){1,11} "."'
+# A guide built of the label's own words: three to six of them, chosen by the Meta-LLM.
+_KEYWORD_LIST = 'kw (", " kw){2,5} "."'
+MIN_KEYWORDS = 3
 GUIDE_ATTEMPTS = 2
 _STEP = 'word (" " word){1,14} "."'
 _STEPS = f'"1. " {_STEP} ("\\n2. " {_STEP} ("\\n3. " {_STEP})?)?'
@@ -52,6 +55,7 @@ class EditSpec:
     ask: str
     prefix: str
     body: str
+    rules: str = ""
 
 
 SPECS: dict[str, EditSpec] = {
@@ -186,8 +190,11 @@ class SectionEditor:
         result = self._ask(spec, current, shown, brief, sample_index)
         if result.text is None:
             return result
+        if spec.rules:  # a list of chosen words: a repeated word is dropped, not fatal
+            result.text = _without_repeats(result.text, spec.prefix)
         continuation = result.text[len(spec.prefix) :] if spec.prefix else result.text
-        words = vocabulary([brief.description, *labels, *(m.input for m in shown)])
+        guide_words = [word for words in brief.label_words.values() for word in words]
+        words = vocabulary([brief.description, *labels, *(m.input for m in shown), *guide_words])
         persona = spec.prefix == SPECS["persona"].prefix
         verdict = check_edit(continuation, None if persona else words)
         if not verdict.ok:
@@ -214,9 +221,14 @@ class SectionEditor:
                 shown.append(Mistake(text, "", label, ""))
         ask = (
             f'These texts should be labelled "{label}". '
-            f'Complete the sentence saying what "{label}" texts are about.'
+            f'Complete the sentence saying what "{label}" texts are about'
         )
-        return EditSpec("Context", ask, guide_prefix(label), _LABEL_SENTENCE), shown
+        words = brief.label_words.get(label, ())
+        if len(words) < MIN_KEYWORDS:
+            return EditSpec("Context", ask + ".", guide_prefix(label), _LABEL_SENTENCE), shown
+        ask += f", with three to six of these words: {', '.join(words)}."
+        rules = "kw ::= " + " | ".join(json.dumps(word) for word in words)
+        return EditSpec("Context", ask, guide_prefix(label), _KEYWORD_LIST, rules), shown
 
     def label_guide(
         self,
@@ -269,7 +281,7 @@ class SectionEditor:
             max_tokens=self.max_tokens,
             seed=self.seed,
             sample_index=sample_index,
-            grammar=f'root ::= "{spec.prefix}" {spec.body}\n{_WORD_RULE}',
+            grammar=f'root ::= "{spec.prefix}" {spec.body}\n{_WORD_RULE}\n{spec.rules}'.strip(),
             response_schema=_SCHEMA,
         )
         try:
@@ -304,6 +316,13 @@ def _mistakes_block(mistakes: Sequence[Mistake]) -> str:
         else:
             lines.append(f"- {clip(m.input, 200)}")
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _without_repeats(text: str, prefix: str) -> str:
+    """A chosen-word list ("about war, police, war.") with each word once."""
+    items = [item.strip(" .") for item in text[len(prefix) :].split(",")]
+    unique = list(dict.fromkeys(item for item in items if item))
+    return f"{prefix}{', '.join(unique)}."
 
 
 def parse_edit(raw: str, prefix: str) -> str | None:

@@ -41,7 +41,7 @@ def build_space(benchmark: Benchmark, seed: Prompt, settings: SearchSettings) ->
         seed=PromptParts.from_prompt(seed),
         search_cases=tuple(scoring[: settings.search_size]),
         demo_pool=tuple(demo_pool),
-        brief=brief_from_benchmark(benchmark, demo_pool),
+        brief=brief_from_benchmark(benchmark, demo_pool, scoring),
         labels=tuple(benchmark.labels),
     )
 

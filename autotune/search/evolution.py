@@ -103,9 +103,9 @@ class EvolutionSearcher(BaseSearcher):
     def _choose(self, parent: Candidate, context: OperatorContext) -> tuple[BaseOperator, str]:
         """An operator, then one of its parts, each weighted by how often its children won.
 
-        Operators are drawn first (each kind equally likely before any evidence), so an
-        operator with many parts (rewrite: four sections) is not tried four times as
-        often as one with a single part (demos).
+        Operators are drawn first (each kind as likely as its ``prior`` before any
+        evidence), so an operator with many parts (rewrite: four sections) is not tried
+        four times as often as one with a single part (demos).
         """
         stats = context.population.operator_stats()
         rng = context.rng
@@ -117,7 +117,7 @@ class EvolutionSearcher(BaseSearcher):
             tried = sum(stats.get(label, (0, 0))[1] for label in labels)
             return (won + 1) / (tried + 2)
 
-        kinds = [weight([_label(op, t) for t in targets]) for op, targets in options]
+        kinds = [op.prior * weight([_label(op, t) for t in targets]) for op, targets in options]
         operator, targets = rng.choices(options, weights=kinds, k=1)[0]
         target = rng.choices(targets, weights=[weight([_label(operator, t)]) for t in targets])[0]
         return operator, target

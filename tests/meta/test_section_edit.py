@@ -135,3 +135,33 @@ def test_steps_naming_only_some_labels_are_rejected_as_biased() -> None:
     result = editor.edit("steps", "", MISTAKES, BRIEF, 0, labels)
     assert result.text is None and result.rejected == "names only some labels (negative)"
     assert SectionEditor(ScriptedLLM([fair])).edit("steps", "", MISTAKES, BRIEF, 0, labels).text
+
+
+def test_a_guide_with_label_words_is_held_to_a_choice_among_them() -> None:
+    """The grammar lists only the label's words; the ask shows them; a word the weak
+    Meta-LLM repeats is dropped rather than failing the guide."""
+    grammars: list[str] = []
+    asks: list[str] = []
+
+    def answer(messages: Sequence[Message], params: SamplingParams) -> str:
+        grammars.append(params.grammar or "")
+        asks.append(messages[-1].content)
+        return "negative texts are about dull, tedious, dull, boring."
+
+    brief = TaskBrief(
+        BRIEF.description,
+        BRIEF.format_hint,
+        BRIEF.train_cases,
+        "{text}",
+        {"negative": ("dull", "tedious", "boring"), "positive": ("fun", "moving")},
+    )
+    result = SectionEditor(ScriptedLLM(answer)).edit(
+        "context", "", MISTAKES, brief, 0, labels=("positive", "negative")
+    )
+    assert result.text == "negative texts are about dull, tedious, boring."
+    assert 'kw ::= "dull" | "tedious" | "boring"' in grammars[0]
+    assert 'root ::= "negative texts are about " kw' in grammars[0]
+    assert "dull, tedious, boring" in asks[0]
+    # Too few words for a choice ("positive" has two): the free sentence shape is kept.
+    SectionEditor(ScriptedLLM(answer)).edit("context", "", [], brief, 0, labels=("positive",))
+    assert "kw ::=" not in grammars[1]

@@ -52,6 +52,8 @@ class BaseOperator(abc.ABC):
     """
 
     name: ClassVar[str] = "operator"
+    # How often this kind is drawn, relative to the others, before any evidence.
+    prior: ClassVar[float] = 1.0
 
     @abc.abstractmethod
     def targets(self, parent: Candidate, context: OperatorContext) -> list[str]:

@@ -22,6 +22,9 @@ class RewriteSection(BaseOperator):
     """
 
     name: ClassVar[str] = "rewrite"
+    # Four sections share one kind; drawn twice as often as a structural move so each
+    # section's edit is still tried a few times in a 40-step search.
+    prior: ClassVar[float] = 2.0
 
     def __init__(self, editor: SectionEditor) -> None:
         self.editor = editor
