@@ -1,0 +1,84 @@
+"""The evolution's acceptance: a mini-batch tie is re-checked on fresh cases."""
+
+from __future__ import annotations
+
+from autotune.bench.case import Case
+from autotune.meta.brief import TaskBrief
+from autotune.search.base import Ask, SearchSpace
+from autotune.search.candidate import Candidate, CaseScore
+from autotune.search.evolution import EvolutionSearcher
+from autotune.search.parts import PromptParts
+from autotune.search.population import Population
+from autotune.search.settings import SearchSettings
+
+CASES = tuple(Case(f"c{i}", {"text": f"text {i}"}, "yes" if i % 2 else "no") for i in range(24))
+
+
+def _space() -> SearchSpace:
+    return SearchSpace(
+        settings=SearchSettings(minibatch_size=8),
+        seed=PromptParts(context="Answer yes or no."),
+        search_cases=CASES,
+        demo_pool=(),
+        brief=TaskBrief("Say yes or no.", "", ()),
+        labels=("yes", "no"),
+    )
+
+
+def _scored(number: int, scores: dict[str, float], persona: str = "") -> Candidate:
+    rows = {case: CaseScore(score, 10 + len(persona)) for case, score in scores.items()}
+    return Candidate(number, PromptParts(persona=persona), rows={"train": rows})
+
+
+class _Trial:
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+
+def _tell(searcher: EvolutionSearcher, child: Candidate, ask: Ask, pop: Population) -> Ask | None:
+    return searcher.tell(_Trial(child.number), ask, [], pop)  # type: ignore[arg-type]
+
+
+def test_a_tie_is_rechecked_on_new_cases_and_then_decided_on_all_of_them() -> None:
+    parent = _scored(0, {c.id: float(i % 2) for i, c in enumerate(CASES)})  # half right
+    parent.status = "accepted"
+    population = Population([parent])
+    searcher = EvolutionSearcher(_space(), [])
+    first = CASES[:8]
+    longer = " a much longer persona"
+    child = _scored(1, {c.id: parent.scores()[c.id] for c in first}, persona=longer)
+    child.parents = (0,)
+    again = _tell(searcher, child, Ask(child, first, "minibatch"), population)
+    assert again is not None and again.stage == "recheck"
+    assert len(again.cases) == 8 and not {c.id for c in again.cases} & {c.id for c in first}
+    # Better on the second batch: better on the 16 cases, so scored on the rest.
+    for case in again.cases:
+        child.rows["train"][case.id] = CaseScore(1.0, 10 + len(longer))
+    rest = _tell(searcher, child, again, population)
+    assert rest is not None and rest.stage == "pareto" and len(rest.cases) == 8
+    assert "16 cases" in child.note
+
+
+def test_a_longer_child_that_ties_twice_is_rejected() -> None:
+    parent = _scored(0, {c.id: float(i % 2) for i, c in enumerate(CASES)})
+    parent.status = "accepted"
+    population = Population([parent])
+    searcher = EvolutionSearcher(_space(), [])
+    child = _scored(1, {c.id: parent.scores()[c.id] for c in CASES[:8]}, persona="longer")
+    child.parents = (0,)
+    again = _tell(searcher, child, Ask(child, CASES[:8], "minibatch"), population)
+    assert again is not None
+    for case in again.cases:
+        child.rows["train"][case.id] = CaseScore(parent.scores()[case.id], 16)
+    assert _tell(searcher, child, again, population) is None
+    assert child.status == "rejected"
+
+
+def test_a_child_worse_on_the_first_batch_is_rejected_without_a_recheck() -> None:
+    parent = _scored(0, {c.id: 1.0 for c in CASES})
+    parent.status = "accepted"
+    searcher = EvolutionSearcher(_space(), [])
+    child = _scored(1, {c.id: 0.0 for c in CASES[:8]})
+    child.parents = (0,)
+    assert _tell(searcher, child, Ask(child, CASES[:8], "minibatch"), Population([parent])) is None
+    assert child.status == "rejected"
