@@ -11,7 +11,6 @@ nothing.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -49,9 +48,9 @@ def _words(text: str) -> set[str]:
 def label_words(
     cases: Sequence[Case], labels: Sequence[str], limit: int = MAX_WORDS
 ) -> dict[str, tuple[str, ...]]:
-    """For each label, up to ``limit`` words ranked by smoothed log-odds of appearing in
-    its texts rather than in the other labels' (document frequency, so one long text
-    cannot dominate). Label names are left out: a guide naming a label says nothing,
+    """For each label, up to ``limit`` words ranked by how much more often they appear
+    in its texts than in the other labels' (document frequency, so one long text cannot
+    dominate). Label names are left out: a guide naming a label says nothing,
     and naming another label is rejected by the gates anyway."""
     named = {part for label in labels for part in re.split(r"[\s/_&-]+", label.lower()) if part}
     texts: dict[str, list[set[str]]] = {label: [] for label in labels}
@@ -76,10 +75,16 @@ def label_words(
 def _rank(
     own: Counter[str], total: Counter[str], n_own: int, n_rest: int, limit: int
 ) -> tuple[str, ...]:
-    def odds(word: str) -> float:
-        rest = total[word] - own[word]
-        return math.log((own[word] + 0.5) / (n_own + 1)) - math.log((rest + 0.5) / (n_rest + 1))
+    """Words by how many more of the label's texts hold them than chance would give.
 
-    kept = [word for word, n in own.items() if n >= MIN_TEXTS and odds(word) > 0]
-    # Ties (words seen in this label alone) go to the word seen in more of its texts.
-    return tuple(sorted(kept, key=lambda word: (-odds(word), -own[word], word))[:limit])
+    Excess counts rather than log-odds: with a few dozen texts, log-odds puts a name
+    seen twice in one label (two phrases of one review) above "dull", seen in four of
+    its texts and one other (measured on SST-2 training cases).
+    """
+    share = n_own / (n_own + n_rest) if n_own + n_rest else 0.0
+
+    def excess(word: str) -> float:
+        return own[word] - share * total[word]
+
+    kept = [word for word, n in own.items() if n >= MIN_TEXTS and excess(word) > 0]
+    return tuple(sorted(kept, key=lambda word: (-excess(word), -own[word], word))[:limit])

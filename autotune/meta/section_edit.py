@@ -196,7 +196,9 @@ class SectionEditor:
         guide_words = [word for words in brief.label_words.values() for word in words]
         words = vocabulary([brief.description, *labels, *(m.input for m in shown), *guide_words])
         persona = spec.prefix == SPECS["persona"].prefix
-        verdict = check_edit(continuation, None if persona else words)
+        # Two chosen words are already a guide ("about profit, earnings.").
+        shortest = 2 if spec.rules else 3
+        verdict = check_edit(continuation, None if persona else words, min_words=shortest)
         if not verdict.ok:
             result.rejected, result.text = verdict.reason, None
         elif other := _other_label(spec.prefix, continuation, labels):
