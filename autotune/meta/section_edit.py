@@ -110,7 +110,8 @@ def without_guide(context: str, labels: Sequence[str]) -> str:
     return " ".join(kept)
 
 
-def _named(text: str, labels: Sequence[str]) -> list[str]:
+def named_labels(text: str, labels: Sequence[str]) -> list[str]:
+    """The labels ``text`` names as whole words ("Sci/Tech" too), in ``labels`` order."""
     lowered = f" {re.sub(r'[^a-z0-9/]+', ' ', text.lower())} "
     return [label for label in labels if f" {label.lower()} " in lowered]
 
@@ -119,7 +120,7 @@ def _some_labels(prefix: str, text: str, labels: Sequence[str]) -> list[str]:
     """Outside a label guide's sentence: the labels named, when some but not all are."""
     if any(prefix == guide_prefix(label) for label in labels):
         return []
-    named = _named(text, labels)
+    named = named_labels(text, labels)
     return named if 0 < len(named) < len(labels) else []
 
 
@@ -128,7 +129,7 @@ def _other_label(prefix: str, text: str, labels: Sequence[str]) -> str | None:
     described = next((label for label in labels if prefix == guide_prefix(label)), None)
     if described is None:
         return None
-    return next((label for label in _named(text, labels) if label != described), None)
+    return next((label for label in named_labels(text, labels) if label != described), None)
 
 
 def label_to_describe(mistakes: Sequence[Mistake], labels: Sequence[str], pick: int) -> str:

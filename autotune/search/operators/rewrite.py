@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import ClassVar
 
 from autotune.meta._render import show_value
-from autotune.meta.section_edit import Mistake, SectionEditor, guide_prefix, without_guide
+from autotune.meta.section_edit import (
+    Mistake,
+    SectionEditor,
+    guide_prefix,
+    named_labels,
+    without_guide,
+)
 from autotune.search.candidate import Candidate
 from autotune.search.operators.base import BaseOperator, Child, OperatorContext
 
@@ -81,8 +87,8 @@ class RewriteSection(BaseOperator):
 
 
 def _names_all(text: str, labels: tuple[str, ...]) -> bool:
-    lowered = text.lower()
-    return all(label.lower() in lowered for label in labels)
+    # Whole words, as the gates read labels: "negatively" does not name "negative".
+    return len(named_labels(text, labels)) == len(labels)
 
 
 def _has_guide(context: str, labels: tuple[str, ...]) -> bool:
