@@ -17,6 +17,7 @@ from autotune.search.base import BaseSearcher, SearchSpace
 from autotune.search.demos import draw_demo_sets, split_train
 from autotune.search.evolution import EvolutionSearcher
 from autotune.search.operators.base import BaseOperator
+from autotune.search.operators.guide import LabelGuide
 from autotune.search.operators.rewrite import RewriteSection
 from autotune.search.operators.structural import (
     ChangeFraming,
@@ -56,6 +57,7 @@ def default_operators(meta_llm: BaseLLM, settings: SearchSettings) -> list[BaseO
     )
     return [
         RewriteSection(editor),
+        LabelGuide(editor),
         DropPart(),
         MergeParents(),
         RedrawDemos(),

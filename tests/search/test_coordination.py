@@ -61,11 +61,16 @@ def test_four_workers_run_exactly_n_trials_and_one_final_phase(url: str) -> None
     assert [name for name in names if not is_lease_study(name)] == ["s"]
 
 
-def _kill_when_hanging(worker: subprocess.Popen[str]) -> None:
+def _wait_hanging(worker: subprocess.Popen[str]) -> None:
     assert worker.stdout is not None
     for line in worker.stdout:
         if line.strip() == "hanging":
-            break
+            return
+    raise AssertionError("the worker never reached the ticket it hangs on")
+
+
+def _kill_when_hanging(worker: subprocess.Popen[str]) -> None:
+    _wait_hanging(worker)
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait(30)
 
@@ -80,8 +85,12 @@ def test_a_killed_workers_ticket_is_issued_again(
         else str(request.getfixturevalue("postgres_url"))
     )
     doomed = _start(url, 8, "doomed", "--hang-on-ticket", "1")
+    # The survivor starts once the doomed worker holds its ticket: started together on
+    # a loaded machine, the survivor could take every ticket first.
+    _wait_hanging(doomed)
     survivor = _start(url, 8, "survivor")
-    _kill_when_hanging(doomed)
+    os.kill(doomed.pid, signal.SIGKILL)
+    doomed.wait(30)
     report = _report(survivor)
 
     trials = _trials(url)

@@ -19,6 +19,7 @@ from autotune.search._driver import CANDIDATE_ATTR
 from autotune.search.events import Progress
 from autotune.search.fingerprint import StudyMismatch
 from autotune.search.optimizer import PromptOptimizer
+from autotune.search.reader import read_study
 from autotune.search.settings import SearchSettings
 
 
@@ -190,7 +191,12 @@ def test_a_chatter_edit_is_rejected_counted_and_never_scored(
     study = optuna.load_study(study_name="toy", storage=storage(tmp_path))
     rejected = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
     assert result.rejected_proposals == len(rejected) > 0
-    assert result.rejected_proposals == chatter.calls
+    # Every Meta-LLM answer was chatter: each edit failed (a label guide asks each
+    # label up to twice before it gives up), and none was scored.
+    assert 0 < result.rejected_proposals <= chatter.calls
+    edits = [row.candidate for row in read_study("toy", storage(tmp_path)).candidates]
+    edits = [c for c in edits if c.raw]  # the candidates a Meta-LLM answer made
+    assert edits and all(c.status == "failed" and not c.scores() for c in edits)
     assert "Sure" not in result.best_prompt.system
 
 

@@ -1,6 +1,7 @@
 """Operators of the evolutionary searcher: one base, one small module per kind."""
 
 from autotune.search.operators.base import BaseOperator, Child, OperatorContext
+from autotune.search.operators.guide import LabelGuide
 from autotune.search.operators.rewrite import RewriteSection
 from autotune.search.operators.structural import (
     ChangeFraming,
@@ -15,6 +16,7 @@ __all__ = [
     "ChangeFraming",
     "Child",
     "DropPart",
+    "LabelGuide",
     "MergeParents",
     "MoveInstruction",
     "OperatorContext",
