@@ -1,15 +1,15 @@
 """Reflective, section-level evolution with a per-case Pareto front (the default searcher).
 
 Each step takes a parent from the Pareto front (weighted by the cases it wins), picks
-one part and an operator (the Meta-LLM rewrites a section from the parent's failures,
-two front candidates are merged, a part is dropped, the demos are re-drawn, the framing
-or the instruction's place changes), and scores the child on a mini-batch of search
-cases where the parent is known (half its failures, half its successes); a tie is
-re-checked on a second mini-batch. The child is accepted only if it does at least as
-well as its parent on those cases, ties broken by prompt tokens (an equal score counts
-for a shorter child only); accepted children are scored on
-every search case and join the front when they are best on some case. Operators that
-keep winning are chosen more often.
+one part and an operator (the Meta-LLM rewrites a section from the parent's failures or,
+on a label task, writes or mends a label guide; two front candidates are merged, a part
+is dropped, the demos are re-drawn, the framing or the instruction's place changes), and
+scores the child on a mini-batch of search cases where the parent is known (half its
+failures, half its successes); a tie is re-checked on a second mini-batch. The child is
+accepted only if it does at least as well as its parent on those cases, ties broken by
+prompt tokens (an equal score counts for a shorter child only); accepted children are
+scored on every search case and join the front when they are best on some case.
+Operators that keep winning are chosen more often.
 """
 
 from __future__ import annotations
