@@ -26,14 +26,14 @@ _MARKUP = re.compile(
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,19}")
 # Common words that say nothing about any topic, beyond the gates' stopwords.
 _GENERIC = frozenset(
-    """after again against all almost already among another any around back because
-    before being best between both came come coming could day days did does doing down
-    during early even ever few first found get gets getting going gone good got great had
-    here high him himself his just know last late later least less long made many much
-    near need never new next now off often old once out over own part past per put
-    rather really right said same see seen she since still take taken than thing things
-    think three through told took two under until upon use used using want was way well
-    went were what whether who whom whose why year years yesterday yet""".split()  # noqa: SIM905
+    """after again against all almost already among another any around back because before
+    being best between both came come coming day days did doing down during early even
+    ever few first found get gets getting going gone good got great had here high him
+    himself his know last late later least less long made many much near need never new
+    next now off often old once out over own part past per put rather really right said
+    same see seen she since still take taken thing things think three through told took
+    two under until upon use used using want way well went were whether whom whose year
+    years yesterday yet""".split()  # noqa: SIM905
 )
 MAX_WORDS = 24
 # A word must be seen in at least this many texts of the label (one text is an anecdote).
@@ -58,18 +58,13 @@ def label_words(
         if str(case.expected) in texts:
             joined = " ".join(str(v) for v in case.inputs.values())
             texts[str(case.expected)].append(_words(joined) - named)
-    total: Counter[str] = Counter()
-    for sets in texts.values():
-        for words in sets:
-            total.update(words)
+    owns = {label: Counter(w for words in sets for w in words) for label, sets in texts.items()}
+    total = sum(owns.values(), Counter[str]())
     n_all = sum(len(sets) for sets in texts.values())
-    ranked: dict[str, tuple[str, ...]] = {}
-    for label, sets in texts.items():
-        own: Counter[str] = Counter()
-        for words in sets:
-            own.update(words)
-        ranked[label] = _rank(own, total, len(sets), n_all - len(sets), limit)
-    return ranked
+    return {
+        label: _rank(owns[label], total, len(sets), n_all - len(sets), limit)
+        for label, sets in texts.items()
+    }
 
 
 def _rank(

@@ -99,15 +99,22 @@ def guide_prefix(label: str) -> str:
     return f"{label} texts are about "
 
 
+def _sentences(text: str) -> list[str]:
+    return [sentence for sentence in re.split(r"(?<=[.!?])\s+", text.strip()) if sentence]
+
+
+def _is_guide(sentence: str, labels: Sequence[str]) -> bool:
+    return sentence.startswith(tuple(guide_prefix(label) for label in labels))
+
+
 def without_guide(context: str, labels: Sequence[str]) -> str:
     """``context`` without its label-guide sentences (the rest kept as written)."""
-    starts = tuple(guide_prefix(label) for label in labels)
-    kept = [
-        sentence
-        for sentence in re.split(r"(?<=[.!?])\s+", context.strip())
-        if sentence and not sentence.startswith(starts)
-    ]
-    return " ".join(kept)
+    return " ".join(s for s in _sentences(context) if not _is_guide(s, labels))
+
+
+def has_guide(context: str, labels: Sequence[str]) -> bool:
+    """Whether a sentence of ``context`` says what the texts of some label are about."""
+    return any(_is_guide(sentence, labels) for sentence in _sentences(context))
 
 
 def named_labels(text: str, labels: Sequence[str]) -> list[str]:

@@ -32,7 +32,7 @@ from autotune.bench.case import Case
 from autotune.errors import BudgetExceeded
 from autotune.evaluate.results import EvalResult, UnusableResult, paired_scored
 from autotune.evaluate.stats import paired_bootstrap_diff_ci
-from autotune.meta.section_edit import without_guide
+from autotune.meta.section_edit import has_guide, without_guide
 from autotune.search.candidate import Candidate
 from autotune.search.events import Phase
 from autotune.search.operators.structural import without
@@ -40,7 +40,7 @@ from autotune.search.parts import PromptParts
 from autotune.search.result import Contribution, Finalist, HeldOut
 
 Score = Callable[[PromptParts, Sequence[Case]], EvalResult]
-# "guide": a label task's guide sentences in the Context (see RewriteSection), tried
+# "guide": a label task's guide sentences in the Context (see LabelGuide), tried
 # apart from the rest of the Context so the seed's instruction cannot shelter them.
 ABLATION_ORDER = (
     "examples", "steps", "persona", "guide", "context", "format", "demos", "framing"
@@ -226,7 +226,7 @@ def _removable(parts: PromptParts, part: str, seed: PromptParts, labels: Sequenc
     if part == "framing":
         return parts.user_template != seed.user_template
     if part == "guide":
-        return bool(labels) and without_guide(parts.context, labels) != parts.context.strip()
+        return has_guide(parts.context, labels)
     return part in parts.present()
 
 

@@ -79,7 +79,8 @@ class EvolutionSearcher(BaseSearcher):
         if ask.stage not in ("minibatch", "recheck"):
             candidate.status = "accepted"
             return None
-        ids = list(candidate.scores())  # every search case it has been scored on so far
+        scored = candidate.scores()  # every search case it has been scored on so far
+        ids = list(scored)
         mine = candidate.mean(cases=ids)
         parents = [population.get(n) for n in candidate.parents]
         best = max(parents, key=lambda p: (p.mean(cases=ids) or 0.0, -p.tokens(cases=ids)))
@@ -92,14 +93,14 @@ class EvolutionSearcher(BaseSearcher):
         if tie and ask.stage == "minibatch":
             # On 8 cases many children tie their parent (about half in an AG News
             # search, at 4 of 8); a tie says nothing, so a second mini-batch decides.
-            more = self._minibatch(best, self._rng(trial.number, "recheck"), exclude=set(ids))
+            more = self._minibatch(best, self._rng(trial.number, "recheck"), exclude=scored)
             if more:
                 return Ask(candidate, more, "recheck")
         # "At least as good", with ties broken by prompt tokens as everywhere: an equal
         # score counts only for a shorter prompt (a longer one adds cost, not value).
         shorter = candidate.tokens(cases=ids) < best.tokens(cases=ids)
         if mine > theirs + _TIE or (tie and shorter):
-            rest = tuple(c for c in self.space.search_cases if c.id not in set(ids))
+            rest = tuple(c for c in self.space.search_cases if c.id not in scored)
             if rest:
                 return Ask(candidate, rest, "pareto")
             candidate.status = "accepted"

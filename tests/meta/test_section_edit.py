@@ -9,7 +9,14 @@ from autotune.bench.case import Case
 from autotune.llm.fake import ScriptedLLM
 from autotune.llm.types import Message, SamplingParams
 from autotune.meta.brief import TaskBrief
-from autotune.meta.section_edit import Mistake, SectionEditor, label_to_describe, parse_edit
+from autotune.meta.section_edit import (
+    Mistake,
+    SectionEditor,
+    has_guide,
+    label_to_describe,
+    parse_edit,
+    without_guide,
+)
 
 BRIEF = TaskBrief(
     description="Decide whether a movie review is positive or negative.",
@@ -165,3 +172,13 @@ def test_a_guide_with_label_words_is_held_to_a_choice_among_them() -> None:
     # Too few words for a choice ("positive" has two): the free sentence shape is kept.
     SectionEditor(ScriptedLLM(answer)).edit("context", "", [], brief, 0, labels=("positive",))
     assert "kw ::=" not in grammars[1]
+
+
+def test_a_guide_is_found_and_removed_by_its_sentences_alone() -> None:
+    labels = ("positive", "negative")
+    plain = "Classify the review.\nAnswer with one word."
+    assert not has_guide(plain, labels)  # a line break is no guide (ablation skips it)
+    guided = plain + " negative texts are about dull, boring."
+    assert has_guide(guided, labels)
+    assert without_guide(guided, labels) == "Classify the review. Answer with one word."
+    assert not has_guide("Say what negative texts are about first.", labels)

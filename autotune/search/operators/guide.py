@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from autotune.meta.section_edit import SectionEditor, guide_prefix, without_guide
+from autotune.meta.section_edit import SectionEditor, has_guide, without_guide
 from autotune.search.candidate import Candidate
 from autotune.search.operators.base import BaseOperator, Child, OperatorContext
 from autotune.search.operators.rewrite import parent_mistakes
@@ -52,11 +52,6 @@ class LabelGuide(BaseOperator):
         child.parts = parent.parts.with_(context=text)
         child.note = f"guide: {result.text}"
         return child
-
-
-def has_guide(context: str, labels: tuple[str, ...]) -> bool:
-    """Whether ``context`` already says what the texts of some label are about."""
-    return any(guide_prefix(label) in context for label in labels)
 
 
 def _with_label_sentence(context: str, label: str, sentence: str) -> str:
