@@ -34,6 +34,7 @@ from autotune.errors import (
 )
 from autotune.evaluate.results import CaseResult, ErrorPolicy, EvalResult, UnusableResult
 from autotune.llm.base import BaseLLM
+from autotune.llm.grammar import choice_grammar
 from autotune.llm.scope import call_scope
 from autotune.llm.types import SamplingParams
 from autotune.metrics.base import MetricSet, Score
@@ -79,6 +80,11 @@ class Evaluator:
         early_stop: Let generation end once the metrics' verdict is decided (see
             :meth:`~autotune.metrics.base.MetricSet.stop_rule`); only for strategies
             whose answer is the text of their one call.
+        constrain: Hold the answer to the metrics' choices (a label task's labels, see
+            :meth:`~autotune.metrics.base.MetricSet.answer_choices`) on backends that
+            decode with a grammar; only for strategies whose answer is the text of
+            their one call, and never over the caller's own grammar or schema. Others
+            answer freely and are parsed leniently.
     """
 
     def __init__(
@@ -94,6 +100,7 @@ class Evaluator:
         seed: int = 0,
         error_policy: ErrorPolicy | None = None,
         early_stop: bool = True,
+        constrain: bool = True,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -107,6 +114,7 @@ class Evaluator:
         self.seed = seed
         self.error_policy = error_policy
         self.early_stop = early_stop
+        self.constrain = constrain
 
     def evaluate(self, prompt: Prompt, cases: Sequence[Case]) -> EvalResult:
         """Blocking form of :meth:`aevaluate`; also works inside a running event loop."""
@@ -195,12 +203,17 @@ class Evaluator:
         return _scored_row(prompt, case, result, weighted, scores, latency)
 
     def _params_for(self, strategy: BaseAnswerStrategy, case: Case) -> SamplingParams:
-        """The sampling parameters of one case: with the metrics' stop rule when the
-        strategy's answer is its completion (the rule judges that very text)."""
-        if not (self.early_stop and strategy.answer_is_completion):
-            return self.params
-        rule = self.metrics.stop_rule(case)
-        return self.params if rule is None else self.params.with_(stop_rule=rule)
+        """The sampling parameters of one case: with the metrics' choice grammar and
+        stop rule when the strategy's answer is its completion (they judge that text)."""
+        params = self.params
+        if not strategy.answer_is_completion:
+            return params
+        if self.constrain and params.grammar is None and params.response_schema is None:
+            choices = self.metrics.answer_choices(case)
+            if choices:
+                params = params.with_(grammar=choice_grammar(choices))
+        rule = self.metrics.stop_rule(case) if self.early_stop else None
+        return params if rule is None else params.with_(stop_rule=rule)
 
     def _aggregate(self, slots: list[CaseResult | None], started: float) -> EvalResult:
         """The result of the finished cases, in case order."""

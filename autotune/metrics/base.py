@@ -45,6 +45,14 @@ class BaseMetric(abc.ABC):
         """
         return None
 
+    def answer_choices(self, case: Case) -> tuple[str, ...] | None:
+        """The only answers this metric can credit on ``case``, or None (any text).
+
+        A backend that decodes with a grammar may hold the answer to them, so a weak
+        model's answer is always one of them instead of unparseable prose.
+        """
+        return None
+
 
 @dataclass(frozen=True)
 class WeightedMetric:
@@ -70,6 +78,12 @@ class MetricSet:
     def stop_rule(self, case: Case) -> StopRule | None:
         """Decided only when every metric is; None if any metric has no rule."""
         return all_decided(m.metric.stop_rule(case) for m in self.metrics)
+
+    def answer_choices(self, case: Case) -> tuple[str, ...] | None:
+        """The choices every metric gives; None when they differ or any takes free text
+        (a length or judge metric must see what the model would write)."""
+        found = {m.metric.answer_choices(case) for m in self.metrics}
+        return found.pop() if len(found) == 1 else None
 
     def score(self, output: str, case: Case) -> tuple[float, dict[str, Score]]:
         """The weighted score and each metric's own :class:`Score`."""

@@ -150,6 +150,9 @@ class LabelMatch(BaseMetric):
     def stop_rule(self, case: Case) -> StopRule | None:
         return self._stop_rule
 
+    def answer_choices(self, case: Case) -> tuple[str, ...] | None:
+        return self.labels
+
     def score(self, output: str, case: Case) -> Score:
         if case.expected is None:
             return Score(0.0, "case has no expected label")

@@ -203,8 +203,9 @@ class PromptOptimizer:
         s = self.settings
         params = SamplingParams(temperature=temperature, max_tokens=s.max_tokens, seed=s.seed)
         return Evaluator(
-            llm, metrics, params=params, concurrency=s.concurrency, error_policy=DEFAULT_POLICY
-        )
+            llm, metrics, params=params, concurrency=s.concurrency,
+            error_policy=DEFAULT_POLICY, constrain=s.constrain_answers,
+        )  # fmt: skip
 
     def _evaluate_candidate(self, metrics: MetricSet) -> Evaluate:
         def evaluate(candidate: Candidate, cases: Sequence[Case]) -> EvalResult:

@@ -21,7 +21,8 @@ class SearchSettings(BaseModel):
 
     Shared by both searchers: ``n_trials`` (candidates tried, each one Optuna trial),
     ``seed``, ``demo_counts``, ``positions``, ``minibatch_size``, ``n_validate``
-    (finalists scored on validation), ``ablate``, ``concurrency``, ``max_tokens`` and the
+    (finalists scored on validation), ``ablate``, ``concurrency``, ``max_tokens``,
+    ``constrain_answers`` (see :class:`~autotune.evaluate.Evaluator`) and the
     Meta-LLM's sampling. The evolutionary searcher scores accepted candidates on
     ``search_size`` training cases. TPE (``searcher = "tpe"``) chooses an instruction
     slot (``pool_size`` slots: the seed, ``n_generated`` drafts, refinements), a demo set
@@ -42,6 +43,9 @@ class SearchSettings(BaseModel):
     ablate: bool = True
     concurrency: int = Field(4, ge=1)
     max_tokens: int = Field(64, ge=1)
+    # Hold task answers to a label metric's labels where the backend decodes with a
+    # grammar (llama.cpp): without demos a weak model's free answers are mostly prose.
+    constrain_answers: bool = True
     meta_temperature: float = Field(0.7, ge=0.0, le=2.0)
     meta_max_tokens: int = Field(400, ge=16)
     # TPE only

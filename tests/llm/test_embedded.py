@@ -11,6 +11,7 @@ from llm_http_doubles import CountingProxy
 from autotune.errors import LLMError
 from autotune.llm import Message, SamplingParams, load_llm
 from autotune.llm.embedded import LlamaCppLLM, load_llama
+from autotune.llm.grammar import choice_grammar
 from autotune.llm.server import LocalServer
 
 QUESTION = [Message("user", "Name one colour.")]
@@ -96,3 +97,14 @@ def test_a_grammar_holds_the_embedded_answer_to_its_shape() -> None:
     params = SamplingParams(max_tokens=12, grammar=grammar, temperature=0.7, seed=1)
     completion = LlamaCppLLM(n_ctx=512).execute(QUESTION, params)
     assert completion.text in {"Colour: red.", "Colour: green.", "Colour: blue."}
+
+
+@pytest.mark.embedded
+def test_a_choice_grammar_holds_the_embedded_answer_to_one_choice() -> None:
+    # Quotes, a backslash, control characters and non-ASCII text must reach llama.cpp
+    # escaped: it aborts the process on a grammar it cannot parse.
+    choices = ['say "hi"', "back\\slash", "two\nlines", "bell\x07", "Sci/Tech", "naïve"]
+    params = SamplingParams(max_tokens=12, grammar=choice_grammar(choices), temperature=1.0)
+    llm = LlamaCppLLM(n_ctx=512)
+    answers = {llm.execute(QUESTION, params.with_(seed=seed)).text for seed in range(4)}
+    assert answers <= set(choices)
