@@ -11,9 +11,14 @@
   happens to hold more of it would otherwise crown the prompt that leans hardest:
   measured on SST-2, a validation split 62% negative chose a winner that scored 0.74
   there and 0.57 on a 57% positive test split.
-* Ablation: every part of the winner is removed in turn and kept only if its removal
-  lowers the validation score (ties go to the shorter prompt), so no junk section
-  survives into a winner; each part's contribution is reported.
+* Ablation: first the winner's whole instruction is put back to the seed's (same
+  demos and framing): the searched text stays only if that lowers the validation
+  score, so the Meta-LLM's words reach a winner only where they beat the user's own
+  (measured on AG News: a winner's steps "1. The AI model is an AI-powered news
+  reader ..." scored 0.64 on validation, the seed's one line with its demos 0.68).
+  Then every part is removed in turn and kept only if its removal lowers the
+  validation score (ties go to the shorter prompt), so no junk section survives into
+  a winner; each part's contribution is reported.
 * The test split is touched here and nowhere else: only the winner and the seed are
   scored on it, once, so the reported gain is an honest held-out number.
 
@@ -42,9 +47,12 @@ from autotune.search.result import Contribution, Finalist, HeldOut
 Score = Callable[[PromptParts, Sequence[Case]], EvalResult]
 # "guide": a label task's guide sentences in the Context (see LabelGuide), tried
 # apart from the rest of the Context so the seed's instruction cannot shelter them.
+# "instruction": every instruction section back to the seed's at once.
 ABLATION_ORDER = (
-    "examples", "steps", "persona", "guide", "context", "format", "demos", "framing"
+    "instruction", "examples", "steps", "persona", "guide", "context", "format", "demos",
+    "framing",
 )  # fmt: skip
+INSTRUCTION = ("persona", "context", "steps", "format", "examples")
 _TIE = 1e-9
 
 
@@ -170,9 +178,13 @@ class FinalPhase:
         """Greedy backward elimination of the winner's parts on validation."""
         current = outcome.winner
         labels = sorted(set(self.label_of.values()))
-        parts = [p for p in ABLATION_ORDER if _removable(current.parts, p, seed, labels)]
-        for done, part in enumerate(parts):
-            self.on_phase("ablation", done, len(parts))
+        for index, part in enumerate(ABLATION_ORDER):
+            # Asked afresh each step: the seed's instruction put back changes the parts.
+            left = [p for p in ABLATION_ORDER[index:] if _removable(current.parts, p, seed, labels)]
+            if part not in left:
+                continue
+            done = len(outcome.contributions)
+            self.on_phase("ablation", done, done + len(left))
             reduced = _remove(current.parts, part, seed, labels)
             result = self._try(outcome, f"ablation of {part}", reduced, validation)
             if result is None:
@@ -223,6 +235,8 @@ def _better(challenger: Scored, holder: Scored, label_of: Mapping[str, str]) -> 
 
 
 def _removable(parts: PromptParts, part: str, seed: PromptParts, labels: Sequence[str]) -> bool:
+    if part == "instruction":
+        return any(parts.section(name) != seed.section(name) for name in INSTRUCTION)
     if part == "framing":
         return parts.user_template != seed.user_template
     if part == "guide":
@@ -231,7 +245,9 @@ def _removable(parts: PromptParts, part: str, seed: PromptParts, labels: Sequenc
 
 
 def _remove(parts: PromptParts, part: str, seed: PromptParts, labels: Sequence[str]) -> PromptParts:
-    """``parts`` without ``part`` (for the framing: back to the seed's framing)."""
+    """``parts`` without ``part`` (the instruction and the framing: back to the seed's)."""
+    if part == "instruction":
+        return parts.with_(**{name: seed.section(name) for name in INSTRUCTION})
     if part == "framing":
         return parts.with_(user_template=seed.user_template)
     if part == "guide":

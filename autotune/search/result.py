@@ -31,7 +31,9 @@ class Contribution:
     """What one part of the winner is worth on validation (the ablation table).
 
     ``kept`` is False when removing the part did not lower the validation score: the
-    part was dropped from the winner (ties go to the shorter prompt).
+    part was dropped from the winner (ties go to the shorter prompt). The part
+    ``instruction`` is the searched instruction as a whole, "removed" by putting the
+    seed's back; on a tie the seed's words win, whatever their length.
     """
 
     part: str

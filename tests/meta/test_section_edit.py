@@ -12,6 +12,7 @@ from autotune.meta.brief import TaskBrief
 from autotune.meta.section_edit import (
     Mistake,
     SectionEditor,
+    alluded_labels,
     has_guide,
     label_to_describe,
     parse_edit,
@@ -142,6 +143,19 @@ def test_steps_naming_only_some_labels_are_rejected_as_biased() -> None:
     result = editor.edit("steps", "", MISTAKES, BRIEF, 0, labels)
     assert result.text is None and result.rejected == "names only some labels (negative)"
     assert SectionEditor(ScriptedLLM([fair])).edit("steps", "", MISTAKES, BRIEF, 0, labels).text
+
+
+def test_a_step_that_alludes_to_one_label_is_rejected_as_biased() -> None:
+    """AG News once kept "3. The right answer is Science/Tech.": not the label's exact
+    spelling, but a verdict for it all the same."""
+    labels = ("World", "Sports", "Business", "Sci/Tech")
+    verdict = "1. Read the news article.\n2. The right answer is Science/Tech."
+    result = SectionEditor(ScriptedLLM([verdict])).edit("steps", "", MISTAKES, BRIEF, 0, labels)
+    assert result.text is None and result.rejected == "names only some labels (Sci/Tech)"
+    assert alluded_labels("Sports and business news of the world, science too", labels) == [
+        "World", "Sports", "Business", "Sci/Tech"
+    ]  # fmt: skip
+    assert alluded_labels("Read the whole story, then decide.", labels) == []
 
 
 def test_a_guide_with_label_words_is_held_to_a_choice_among_them() -> None:

@@ -178,4 +178,30 @@ def test_guide_sentences_are_ablated_apart_from_the_instruction_they_sit_beside(
     outcome = phase.run(SEED.with_(context="Label it."), [accepted(2, winner, 1.0)], VALIDATION, ())
     assert outcome.winner.parts.context == instruction
     contributions = {c.part: c.kept for c in outcome.contributions}
-    assert contributions == {"guide": False, "context": True}
+    assert contributions == {"instruction": True, "guide": False, "context": True}
+
+
+def test_a_searched_instruction_no_better_than_the_seeds_gives_way_to_it() -> None:
+    """AG News once crowned steps a user would never deploy ("1. The AI model is an
+    AI-powered news reader ..."): removing them alone cost points, but the seed's own
+    line with the same demos scored as well, so the seed's words win."""
+    steps = "1. The AI model is a news reader.\n2. The right answer is Science/Tech."
+    demo = (Demo.of({"text": "dull"}, "negative"),)
+    winner = SEED.with_(context="", steps=steps, demos=demo)
+
+    def score(parts: PromptParts, cases: Sequence[Case]) -> EvalResult:
+        instructed = SEED.context in parts.context or steps in parts.steps
+        value = 1.0 if instructed and parts.demos else 0.5
+        rows = [
+            CaseResult(c.id, dict(c.inputs), "", "x", c.expected, value,
+                       prompt_tokens=len(parts.system_text().split()))
+            for c in cases
+        ]  # fmt: skip
+        return EvalResult.from_rows(rows, ["label"])
+
+    phase = FinalPhase(score, n_finalists=1, ablate=True)
+    outcome = phase.run(SEED, [accepted(4, winner, 1.0)], VALIDATION, TEST)
+    assert outcome.winner.parts == SEED.with_(demos=demo)
+    kept = {c.part: c.kept for c in outcome.contributions}
+    assert kept == {"instruction": False, "context": True, "demos": True}
+    assert outcome.held_out is not None and outcome.held_out.gain == 0.5
