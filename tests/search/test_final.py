@@ -112,7 +112,36 @@ def test_a_finalist_lucky_on_validation_alone_does_not_beat_the_seed_on_pooled_c
     )
     assert outcome.winner.number is None  # 13/20 for the seed against 11/20
     alone = FinalPhase(score, n_finalists=2, ablate=False).run(SEED, [finalist], VALIDATION, ())
-    assert alone.winner.number == 4  # without the seed's search rows: validation decides
+    assert alone.winner.number is None  # validation alone: one case ahead is no evidence
+
+
+def _right_on(right: set[int]) -> object:
+    def score(parts: PromptParts, cases: Sequence[Case]) -> EvalResult:
+        hits = right if parts.persona else set(range(0, 50, 2))  # the seed: every other case
+        rows = [
+            CaseResult(c.id, dict(c.inputs), "", "x", c.expected, float(i in hits),
+                       prompt_tokens=10)
+            for i, c in enumerate(cases)
+        ]  # fmt: skip
+        return EvalResult.from_rows(rows, ["label"])
+
+    return score
+
+
+def test_a_finalist_replaces_the_seed_only_when_clearly_better() -> None:
+    """A second cut of SST-2 crowned a guide that scored 0.72 against the seed's 0.64
+    on validation and lost 9 points to it held out: a higher score is not enough."""
+    validation = tuple(Case(f"v{i}", {"text": f"review {i}"}, "negative") for i in range(50))
+    finalist = accepted(3, SEED.with_(persona="You are a reader."), 0.5)
+    finalist.rows = {}
+    # 29 of 50 against the seed's 25, by winning 8 cases and losing 4.
+    higher = (set(range(0, 50, 2)) - {0, 2, 4, 6}) | set(range(1, 17, 2))
+    assert len(higher) == 29
+    phase = FinalPhase(_right_on(higher), n_finalists=1, ablate=False)  # type: ignore[arg-type]
+    assert phase.run(SEED, [finalist], validation, ()).winner.number is None
+    clearly = set(range(0, 50, 2)) | set(range(1, 30, 2))  # 40 of 50, losing none
+    phase = FinalPhase(_right_on(clearly), n_finalists=1, ablate=False)  # type: ignore[arg-type]
+    assert phase.run(SEED, [finalist], validation, ()).winner.number == 3
 
 
 def test_on_a_label_task_a_prompt_leaning_to_the_common_label_does_not_win() -> None:
