@@ -42,7 +42,7 @@ from autotune.llm import load_llm
 from autotune.llm.types import SamplingParams
 from autotune.search.events import Progress
 from autotune.search.optimizer import PromptOptimizer
-from autotune.search.parts import PromptParts
+from autotune.search.parts import SECTIONS, PromptParts
 from autotune.search.reader import read_study
 from autotune.search.result import OptimizationResult
 from autotune.search.settings import SearchSettings
@@ -109,12 +109,7 @@ def seed_instruction_back(result: OptimizationResult, model: Any, bench: Any) ->
         return None
     winner = PromptParts.from_prompt(result.best_prompt)
     seed = PromptParts.from_prompt(result.seed_prompt)
-    swapped = winner.with_(
-        **{
-            name: seed.section(name)
-            for name in ("persona", "context", "steps", "format", "examples")
-        }
-    )
+    swapped = winner.with_(**{name: seed.section(name) for name in SECTIONS})
     params = SamplingParams(temperature=winner.temperature, max_tokens=64, seed=0)
     evaluator = Evaluator(model, bench.metrics, params=params, concurrency=4)
     return evaluator.evaluate(swapped.to_prompt(), bench.split("validation")).mean

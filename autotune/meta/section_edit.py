@@ -135,11 +135,12 @@ def _alludes(word: str, part: str) -> bool:
 def alluded_labels(text: str, labels: Sequence[str]) -> list[str]:
     """The labels ``text`` names or alludes to ("Science/Tech" for "Sci/Tech"), in
     ``labels`` order; looser than :func:`named_labels`, for the bias gate only."""
+    named = set(named_labels(text, labels))
     words = re.findall(r"[a-z0-9]+", text.lower())
     return [
         label
         for label in labels
-        if named_labels(text, [label])
+        if label in named
         or any(_alludes(w, part) for part in re.findall(r"[a-z0-9]+", label.lower()) for w in words)
     ]
 

@@ -45,7 +45,7 @@ from autotune.meta.section_edit import has_guide, without_guide
 from autotune.search.candidate import Candidate
 from autotune.search.events import Phase
 from autotune.search.operators.structural import without
-from autotune.search.parts import PromptParts
+from autotune.search.parts import SECTIONS, PromptParts
 from autotune.search.result import Contribution, Finalist, HeldOut
 
 Score = Callable[[PromptParts, Sequence[Case]], EvalResult]
@@ -56,7 +56,6 @@ ABLATION_ORDER = (
     "instruction", "examples", "steps", "persona", "guide", "context", "format", "demos",
     "framing",
 )  # fmt: skip
-INSTRUCTION = ("persona", "context", "steps", "format", "examples")
 _TIE = 1e-9
 
 
@@ -70,18 +69,21 @@ class Scored:
     search: float | None = None
     search_scores: Mapping[str, float] = field(default_factory=dict)
 
+    def validation_scores(self) -> dict[str, float]:
+        """Scored validation cases: case id to score."""
+        return {row.case_id: row.score for row in self.validation.rows if row.error is None}
+
+    def pooled_scores(self) -> dict[str, float]:
+        """Scored search and validation cases: case id to score."""
+        return {**self.search_scores, **self.validation_scores()}
+
     def pooled(self, label_of: Mapping[str, str]) -> float:
         """Mean over its scored validation and search cases (label-balanced, see above)."""
-        scores = {row.case_id: row.score for row in self.validation.rows if row.error is None}
-        return balanced_mean({**self.search_scores, **scores}, label_of)
+        return balanced_mean(self.pooled_scores(), label_of)
 
     def score(self, label_of: Mapping[str, str]) -> float:
         """Its validation score (label-balanced, see above)."""
-        rows = self.validation.rows
-        return balanced_mean({r.case_id: r.score for r in rows if r.error is None}, label_of)
-
-    def validation_scores(self) -> dict[str, float]:
-        return {row.case_id: row.score for row in self.validation.rows if row.error is None}
+        return balanced_mean(self.validation_scores(), label_of)
 
     def tokens(self) -> float:
         rows = [row for row in self.validation.rows if row.error is None]
@@ -179,10 +181,7 @@ class FinalPhase:
                 outcome.winner = scored
         winner, seed_scored = outcome.winner, outcome.seed
         if winner.pooled(self.label_of) <= seed_scored.pooled(self.label_of) + _TIE or not (
-            self._clearly_better(
-                {**winner.search_scores, **winner.validation_scores()},
-                {**seed_scored.search_scores, **seed_scored.validation_scores()},
-            )
+            self._clearly_better(winner.pooled_scores(), seed_scored.pooled_scores())
         ):
             outcome.winner = seed_scored  # a change must beat the seed to replace it
         return outcome
@@ -264,7 +263,7 @@ def _better(challenger: Scored, holder: Scored, label_of: Mapping[str, str]) -> 
 
 def _removable(parts: PromptParts, part: str, seed: PromptParts, labels: Sequence[str]) -> bool:
     if part == "instruction":
-        return any(parts.section(name) != seed.section(name) for name in INSTRUCTION)
+        return any(parts.section(name) != seed.section(name) for name in SECTIONS)
     if part == "framing":
         return parts.user_template != seed.user_template
     if part == "guide":
@@ -275,7 +274,7 @@ def _removable(parts: PromptParts, part: str, seed: PromptParts, labels: Sequenc
 def _remove(parts: PromptParts, part: str, seed: PromptParts, labels: Sequence[str]) -> PromptParts:
     """``parts`` without ``part`` (the instruction and the framing: back to the seed's)."""
     if part == "instruction":
-        return parts.with_(**{name: seed.section(name) for name in INSTRUCTION})
+        return parts.with_(**{name: seed.section(name) for name in SECTIONS})
     if part == "framing":
         return parts.with_(user_template=seed.user_template)
     if part == "guide":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from autotune.bench.case import Case
 from autotune.evaluate.results import CaseResult, EvalResult
@@ -18,6 +18,16 @@ GOOD = "negative texts are about dull and boring films."
 JUNK = "You are Specter, a very special person who has helped me."
 
 
+def scored(cases: Sequence[Case], value: Callable[[int, Case], float], tokens: int) -> EvalResult:
+    """An evaluation of ``cases``: case i scores ``value(i, case)``, every prompt
+    ``tokens`` long."""
+    rows = [
+        CaseResult(c.id, dict(c.inputs), "", "x", c.expected, value(i, c), prompt_tokens=tokens)
+        for i, c in enumerate(cases)
+    ]
+    return EvalResult.from_rows(rows, ["label"])
+
+
 def scripted_score(calls: list[PromptParts]) -> object:
     """Right on every case when the Context says what negative texts are about."""
 
@@ -25,12 +35,7 @@ def scripted_score(calls: list[PromptParts]) -> object:
         calls.append(parts)
         good = GOOD in parts.context
         tokens = len(parts.system_text().split()) + 3 * len(parts.demos)
-        rows = [
-            CaseResult(c.id, dict(c.inputs), "", "x", c.expected, 1.0 if good else 0.5,
-                       prompt_tokens=tokens)
-            for c in cases
-        ]  # fmt: skip
-        return EvalResult.from_rows(rows, ["label"])
+        return scored(cases, lambda i, c: 1.0 if good else 0.5, tokens)
 
     return score
 
@@ -94,12 +99,7 @@ def test_a_finalist_lucky_on_validation_alone_does_not_beat_the_seed_on_pooled_c
 
     def score(parts: PromptParts, cases: Sequence[Case]) -> EvalResult:
         right = 6 if parts == lucky else 5
-        rows = [
-            CaseResult(c.id, dict(c.inputs), "", "x", c.expected, 1.0 if i < right else 0.0,
-                       prompt_tokens=10)
-            for i, c in enumerate(cases)
-        ]  # fmt: skip
-        return EvalResult.from_rows(rows, ["label"])
+        return scored(cases, lambda i, c: 1.0 if i < right else 0.0, 10)
 
     def search_rows(right: int) -> dict[str, dict[str, CaseScore]]:
         return {"train": {f"c{i}": CaseScore(1.0 if i < right else 0.0, 10) for i in range(10)}}
@@ -118,12 +118,7 @@ def test_a_finalist_lucky_on_validation_alone_does_not_beat_the_seed_on_pooled_c
 def _right_on(right: set[int]) -> object:
     def score(parts: PromptParts, cases: Sequence[Case]) -> EvalResult:
         hits = right if parts.persona else set(range(0, 50, 2))  # the seed: every other case
-        rows = [
-            CaseResult(c.id, dict(c.inputs), "", "x", c.expected, float(i in hits),
-                       prompt_tokens=10)
-            for i, c in enumerate(cases)
-        ]  # fmt: skip
-        return EvalResult.from_rows(rows, ["label"])
+        return scored(cases, lambda i, c: float(i in hits), 10)
 
     return score
 
@@ -162,12 +157,7 @@ def test_on_a_label_task_a_prompt_leaning_to_the_common_label_does_not_win() -> 
                 return c.expected == "negative"
             return parts == balanced and (i < 5 or c.expected == "positive")
 
-        rows = [
-            CaseResult(c.id, dict(c.inputs), "", "x", c.expected, 1.0 if right(i, c) else 0.0,
-                       prompt_tokens=10)
-            for i, c in enumerate(chosen)
-        ]  # fmt: skip
-        return EvalResult.from_rows(rows, ["label"])
+        return scored(chosen, lambda i, c: 1.0 if right(i, c) else 0.0, 10)
 
     finalists = [accepted(1, leaning, 0.9), accepted(2, balanced, 0.8)]
     outcome = FinalPhase(score, n_finalists=2, ablate=False, label_of=label_of).run(
@@ -196,12 +186,7 @@ def test_guide_sentences_are_ablated_apart_from_the_instruction_they_sit_beside(
 
     def score(parts: PromptParts, cases: Sequence[Case]) -> EvalResult:
         value = 1.0 if instruction in parts.context else 0.0
-        rows = [
-            CaseResult(c.id, dict(c.inputs), "", "x", c.expected, value,
-                       prompt_tokens=len(parts.system_text().split()))
-            for c in cases
-        ]  # fmt: skip
-        return EvalResult.from_rows(rows, ["label"])
+        return scored(cases, lambda i, c: value, len(parts.system_text().split()))
 
     phase = FinalPhase(score, n_finalists=1, ablate=True, label_of=label_of)
     outcome = phase.run(SEED.with_(context="Label it."), [accepted(2, winner, 1.0)], VALIDATION, ())
@@ -221,12 +206,7 @@ def test_a_searched_instruction_no_better_than_the_seeds_gives_way_to_it() -> No
     def score(parts: PromptParts, cases: Sequence[Case]) -> EvalResult:
         instructed = SEED.context in parts.context or steps in parts.steps
         value = 1.0 if instructed and parts.demos else 0.5
-        rows = [
-            CaseResult(c.id, dict(c.inputs), "", "x", c.expected, value,
-                       prompt_tokens=len(parts.system_text().split()))
-            for c in cases
-        ]  # fmt: skip
-        return EvalResult.from_rows(rows, ["label"])
+        return scored(cases, lambda i, c: value, len(parts.system_text().split()))
 
     phase = FinalPhase(score, n_finalists=1, ablate=True)
     outcome = phase.run(SEED, [accepted(4, winner, 1.0)], VALIDATION, TEST)
