@@ -77,6 +77,9 @@ class Prompt:
             better).
         temperature: The sampling temperature the prompt was tuned with; None leaves
             it to the caller.
+        calibration: For a label task, each label's log mean probability under this
+            prompt: answers are read from the labels' probabilities divided by it (see
+            :mod:`autotune.evaluate.calibration`); empty reads the answer as written.
         name: A label for reports; not part of identity.
     """
 
@@ -86,6 +89,7 @@ class Prompt:
     answer_strategy: str = "direct"
     instruction_position: InstructionPosition = "system"
     temperature: float | None = None
+    calibration: tuple[tuple[str, float], ...] = ()
     name: str = dataclasses.field(default="", compare=False)
 
     def fields(self) -> set[str]:
@@ -128,6 +132,7 @@ class Prompt:
             self.answer_strategy,
             self.instruction_position,
             repr(self.temperature),
+            *([repr(self.calibration)] if self.calibration else []),  # old hashes stay
         ]
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:12]
 
@@ -140,6 +145,7 @@ class Prompt:
             "answer_strategy": self.answer_strategy,
             "instruction_position": self.instruction_position,
             **({} if self.temperature is None else {"temperature": self.temperature}),
+            **({"calibration": dict(self.calibration)} if self.calibration else {}),
             "demos": [{"inputs": d.input_dict(), "output": d.output} for d in self.demos],
         }
 
@@ -154,5 +160,8 @@ class Prompt:
             answer_strategy=str(data.get("answer_strategy", data.get("strategy", "direct"))),
             instruction_position=data.get("instruction_position", "system"),
             temperature=None if data.get("temperature") is None else float(data["temperature"]),
+            calibration=tuple(
+                (str(label), float(bias)) for label, bias in data.get("calibration", {}).items()
+            ),
             name=str(data.get("name", "")),
         )

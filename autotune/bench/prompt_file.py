@@ -3,7 +3,9 @@
 * ``.txt`` / ``.md``: the system text only; the user template is the suite's.
 * ``.toml`` / ``.yaml`` / ``.json``: the :meth:`Prompt.to_dict` shape — ``system``,
   ``user_template``, ``demos`` (``inputs`` + ``output``), ``answer_strategy``
-  (``strategy`` in older files), ``instruction_position``, ``temperature``, ``name``.
+  (``strategy`` in older files), ``instruction_position``, ``temperature``,
+  ``calibration`` (label to log mean probability, see
+  :mod:`autotune.evaluate.calibration`), ``name``.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class _PromptSpec(pydantic.BaseModel):
     )
     instruction_position: Literal["system", "user"] = "system"
     temperature: float | None = pydantic.Field(default=None, ge=0.0, le=2.0)
+    calibration: dict[str, float] = {}
 
 
 def _read(path: Path) -> str:
@@ -73,6 +76,7 @@ def _from_spec(spec: _PromptSpec, path: Path, default_user_template: str) -> Pro
         answer_strategy=spec.answer_strategy,
         instruction_position=spec.instruction_position,
         temperature=spec.temperature,
+        calibration=tuple(spec.calibration.items()),
         name=spec.name or path.stem,
     )
 
@@ -122,6 +126,7 @@ def _render(prompt: Prompt, path: Path) -> str:
                 (f"answer strategy {prompt.answer_strategy!r}", prompt.answer_strategy != "direct"),
                 ("instruction_position 'user'", prompt.instruction_position != "system"),
                 ("a tuned temperature", prompt.temperature is not None),
+                ("a label calibration", bool(prompt.calibration)),
             )
             if present
         ]

@@ -32,6 +32,7 @@ from autotune.errors import (
     LLMError,
     UserInputError,
 )
+from autotune.evaluate.calibration import Bias, calibrated_answer
 from autotune.evaluate.results import CaseResult, ErrorPolicy, EvalResult, UnusableResult
 from autotune.llm.base import BaseLLM
 from autotune.llm.grammar import choice_grammar
@@ -194,13 +195,18 @@ class Evaluator:
         except Exception as exc:  # any other backend failure is one failed case
             return _error_row(prompt, case, exc, time.perf_counter() - started)
         latency = time.perf_counter() - started
+        logprobs = _choice_logprobs(strategy, result, params.choices)
+        if logprobs is not None and prompt.calibration:
+            _calibrate(result, logprobs, prompt.calibration)
         try:
             weighted, scores = self.metrics.score(result.output, case)
         except Exception as exc:  # a broken metric must not lose the finished answers
             row = _error_row(prompt, case, exc, latency)
             row.output, row.trace = result.output, result.trace
             return row
-        return _scored_row(prompt, case, result, weighted, scores, latency)
+        row = _scored_row(prompt, case, result, weighted, scores, latency)
+        row.choice_logprobs = logprobs
+        return row
 
     def _params_for(self, strategy: BaseAnswerStrategy, case: Case) -> SamplingParams:
         """The sampling parameters of one case: with the metrics' choice grammar and
@@ -211,7 +217,7 @@ class Evaluator:
         if self.constrain and params.grammar is None and params.response_schema is None:
             choices = self.metrics.answer_choices(case)
             if choices:
-                params = params.with_(grammar=choice_grammar(choices))
+                params = params.with_(grammar=choice_grammar(choices), choices=tuple(choices))
         rule = self.metrics.stop_rule(case) if self.early_stop else None
         return params if rule is None else params.with_(stop_rule=rule)
 
@@ -305,6 +311,26 @@ def _scored_row(
         calls=len(result.completions),
         trace=result.trace,
     )
+
+
+def _choice_logprobs(
+    strategy: BaseAnswerStrategy, result: AnswerResult, choices: tuple[str, ...]
+) -> dict[str, float] | None:
+    """The labels' log-probabilities of a one-call answer, when the backend gave them."""
+    if not choices or not strategy.answer_is_completion or len(result.completions) != 1:
+        return None
+    values = result.completions[0].choice_logprobs
+    if values is None or len(values) != len(choices):
+        return None
+    return dict(zip(choices, values, strict=True))
+
+
+def _calibrate(result: AnswerResult, logprobs: dict[str, float], bias: Bias) -> None:
+    """Answer with the calibrated label; the text the model wrote stays in the trace."""
+    answer = calibrated_answer(logprobs, bias)
+    if answer is not None and answer != result.output:
+        result.trace.append(("written", result.output))
+        result.output = answer
 
 
 def _error_row(prompt: Prompt, case: Case, exc: Exception, latency: float) -> CaseResult:

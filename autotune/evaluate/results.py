@@ -27,6 +27,8 @@ class CaseResult:
     never dropped, and never scored (``score`` stays 0 only as a placeholder; every
     aggregate skips it). ``error_retryable`` is False for a request the server rejected
     (a 4xx), which the default :class:`ErrorPolicy` treats as unusable.
+    ``choice_logprobs`` holds, on a label task whose backend reports them, each label's
+    log-probability as the answer's start (what a calibration is estimated from).
     """
 
     case_id: str
@@ -44,6 +46,7 @@ class CaseResult:
     error: str | None = None
     trace: list[tuple[str, str]] = field(default_factory=list)
     error_retryable: bool = True
+    choice_logprobs: dict[str, float] | None = None
 
     @property
     def scored(self) -> bool:

@@ -31,6 +31,8 @@ class Job:
     params: SamplingParams
     seed: int
     max_tokens: int
+    choice_tokens: tuple[int, ...] | None = None
+    """The first token of each of ``params.choices``, when they are all different."""
 
 
 class Sequence:
@@ -44,6 +46,7 @@ class Sequence:
         self.pending: int | None = None  # sampled, waiting to be evaluated
         self.finish: str | None = None
         self.finished_at = 0.0
+        self.choice_logprobs: tuple[float, ...] | None = None
         self._text = b""
         self._cut: bytes | None = None
         self._multibyte_fix = 0
@@ -124,6 +127,30 @@ class Sequence:
         if self.chain is not None:
             self._c.llama_sampler_free(self.chain)
             self.chain = None
+
+
+def first_tokens(llama: Any, choices: tuple[str, ...]) -> tuple[int, ...] | None:
+    """Each choice's first token as an answer starts (no leading space: the chat template
+    ends its assistant header with a newline); None unless they are all different."""
+    if not choices:
+        return None
+    firsts = []
+    for choice in choices:
+        tokens = llama.tokenize(choice.encode("utf-8"), add_bos=False, special=False)
+        if not tokens:
+            return None
+        firsts.append(int(tokens[0]))
+    return tuple(firsts) if len(set(firsts)) == len(firsts) else None
+
+
+def choice_logprobs(logits: Any, tokens: tuple[int, ...]) -> tuple[float, ...]:
+    """The log-softmax of ``logits`` (one position's, over the vocabulary) at ``tokens``."""
+    import numpy as np
+
+    values = np.asarray(logits, dtype=np.float64)
+    top = float(values.max())
+    log_total = top + float(np.log(np.exp(values - top).sum()))
+    return tuple(float(values[token]) - log_total for token in tokens)
 
 
 def _sampler_chain(c: Any, vocab: Any, params: SamplingParams, seed: int) -> Any:

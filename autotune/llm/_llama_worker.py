@@ -21,7 +21,7 @@ import time
 from typing import Any
 
 from autotune.errors import LLMError
-from autotune.llm._llama_sequence import Job, Sequence
+from autotune.llm._llama_sequence import Job, Sequence, choice_logprobs
 from autotune.llm.types import Completion
 
 N_BATCH = 512
@@ -34,6 +34,7 @@ class Worker:
         self._c = llama_cpp
         self._llama = llama
         self._vocab = llama_cpp.llama_model_get_vocab(llama.model)
+        self._n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
         self._ctx: Any = None
         self._batch = llama_cpp.llama_batch_init(N_BATCH, 0, 1)
         self.stream_len = 0
@@ -170,6 +171,10 @@ class Worker:
         self._decode(items)
         now = time.perf_counter()
         for sequence, index in outputs:
+            firsts = sequence.job.choice_tokens
+            if firsts is not None:  # before sampling: a grammar would mask the logits
+                logits = self._c.llama_get_logits_ith(self._ctx, index - last_piece)
+                sequence.choice_logprobs = choice_logprobs(logits[: self._n_vocab], firsts)
             sequence.take(self._sample(sequence, index - last_piece), now)
 
     def _generate(self, sequences: list[Sequence]) -> None:
@@ -217,4 +222,5 @@ def _completion(sequence: Sequence, model_id: str, started: float) -> Completion
         completion_tokens=len(sequence.tokens),
         latency_s=max(0.0, sequence.finished_at - started),
         model=model_id,
+        choice_logprobs=sequence.choice_logprobs,
     )

@@ -47,6 +47,7 @@ _MIGRATIONS: tuple[tuple[str, str], ...] = (
         )
         """,
     ),
+    ("002_choice_logprobs", "ALTER TABLE responses ADD COLUMN choice_logprobs TEXT"),
 )
 
 _T = TypeVar("_T")
@@ -65,7 +66,7 @@ def cache_key(llm: BaseLLM, messages: Sequence[Message], params: SamplingParams)
 
 # Sampling fields added after the first cache files were written: left out of the key
 # while unset, so the keys of requests that do not use them never change.
-_OPTIONAL_FIELDS = frozenset({"response_schema", "grammar", "stop_rule"})
+_OPTIONAL_FIELDS = frozenset({"response_schema", "grammar", "stop_rule", "choices"})
 
 
 def _params_key(params: SamplingParams) -> dict[str, object]:
@@ -73,7 +74,7 @@ def _params_key(params: SamplingParams) -> dict[str, object]:
     key: dict[str, object] = {}
     for field in dataclasses.fields(params):
         value = getattr(params, field.name)
-        if field.name in _OPTIONAL_FIELDS and value is None:
+        if field.name in _OPTIONAL_FIELDS and value in (None, ()):
             continue
         key[field.name] = value.to_dict() if isinstance(value, StopRule) else value
     return key
@@ -140,23 +141,30 @@ class ResponseStore:
         row = (
             self._connection()
             .execute(
-                "SELECT text, finish_reason, prompt_tokens, completion_tokens, latency_s, model "
-                "FROM responses WHERE key = ?",
+                "SELECT text, finish_reason, prompt_tokens, completion_tokens, latency_s, model, "
+                "choice_logprobs FROM responses WHERE key = ?",
                 (key,),
             )
             .fetchone()
         )
         if row is None:
             return None
-        text, finish_reason, prompt_tokens, completion_tokens, latency_s, model = row
+        text, finish_reason, prompt_tokens, completion_tokens, latency_s, model, logprobs = row
         return Completion(
-            text, finish_reason, prompt_tokens, completion_tokens, latency_s, model, cached=True
+            text,
+            finish_reason,
+            prompt_tokens,
+            completion_tokens,
+            latency_s,
+            model,
+            cached=True,
+            choice_logprobs=None if logprobs is None else tuple(json.loads(logprobs)),
         )
 
     def _insert(self, key: str, backend: str, completion: Completion) -> None:
         with self._connection() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     key,
                     backend,
@@ -167,6 +175,9 @@ class ResponseStore:
                     completion.completion_tokens,
                     completion.latency_s,
                     time.time(),
+                    None
+                    if completion.choice_logprobs is None
+                    else json.dumps(list(completion.choice_logprobs)),
                 ),
             )
 

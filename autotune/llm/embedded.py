@@ -24,7 +24,7 @@ from typing import Any
 from autotune.errors import LLMError
 from autotune.llm._chat_render import chat_renderer
 from autotune.llm._llama_batch import MAX_SEQUENCES, BatchEngine, PrefixStats
-from autotune.llm._llama_sequence import Job
+from autotune.llm._llama_sequence import Job, first_tokens
 from autotune.llm._llama_single import single_completion, to_completion
 from autotune.llm._threads import ThreadTuner
 from autotune.llm.backend_check import ensure_backend_works
@@ -221,7 +221,10 @@ class LlamaCppLLM(BaseLLM):
         call evicts the other's prefix."""
         shared = _load(self.model_path, self.n_ctx, self.n_threads)
         with shared.lock:
-            engine = shared.made_engine
+            # Only the batch engine reads the logits the choices' log-probabilities need.
+            engine = shared.engine() if params.choices else shared.made_engine
+            if engine is not None and params.choices and params.response_schema is None:
+                return engine.run([_job(shared, messages, params, self)], self.model_id)[0]
             if engine is not None and params.response_schema is None:
                 job = _job(shared, messages, params, self)
                 if engine.holds_prefix_of(job):
@@ -247,6 +250,11 @@ class LlamaCppLLM(BaseLLM):
             return _run_many(shared, requests, self)
 
     def execute(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
+        if params.choices:
+            outcome = self._batch_or_single([Request(messages, params)])[0]
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
         shared = _load(self.model_path, self.n_ctx, self.n_threads)
         with shared.lock:
             return _single(shared, messages, params, self)
@@ -318,6 +326,7 @@ def _job(
         params=params,
         seed=_seed(params, llm.seed),
         max_tokens=max_tokens,
+        choice_tokens=first_tokens(shared.llama, params.choices),
     )
 
 

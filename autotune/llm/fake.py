@@ -14,6 +14,7 @@ from autotune.llm.base import BaseLLM
 from autotune.llm.types import Completion, Message, SamplingParams
 
 Responder = Callable[[Sequence[Message], SamplingParams], str]
+Scorer = Callable[[Sequence[Message], SamplingParams], tuple[float, ...] | None]
 
 
 class ScriptedLLM(BaseLLM):
@@ -26,6 +27,8 @@ class ScriptedLLM(BaseLLM):
         latency_s: Seconds each call sleeps, to exercise concurrency.
         fail_on: Optional predicate; when true for a request, the call raises ``error``.
         error: The exception raised for requests ``fail_on`` selects.
+        logprobs: Optional ``(messages, params) -> log-probabilities`` of
+            ``params.choices``, reported for requests that ask for choices.
     """
 
     backend = "fake"
@@ -38,6 +41,7 @@ class ScriptedLLM(BaseLLM):
         latency_s: float = 0.0,
         fail_on: Callable[[Sequence[Message]], bool] | None = None,
         error: Exception | None = None,
+        logprobs: Scorer | None = None,
     ) -> None:
         if not callable(replies) and not replies:
             raise ValueError("ScriptedLLM needs at least one reply")
@@ -46,6 +50,7 @@ class ScriptedLLM(BaseLLM):
         self.latency_s = latency_s
         self._fail_on = fail_on
         self._error = error or RuntimeError("scripted failure")
+        self._logprobs = logprobs
         self._lock = threading.Lock()
         self.requests: list[tuple[list[Message], SamplingParams]] = []
 
@@ -75,4 +80,7 @@ class ScriptedLLM(BaseLLM):
             completion_tokens=len(text.split()),
             latency_s=time.perf_counter() - start,
             model=self.model_id,
+            choice_logprobs=(
+                self._logprobs(messages, params) if self._logprobs and params.choices else None
+            ),
         )

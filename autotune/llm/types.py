@@ -40,6 +40,10 @@ class SamplingParams:
 
     ``stop_rule`` lets a backend end generation once the answer is decided (see
     :mod:`autotune.llm.stop`); it is part of the cache key too.
+
+    ``choices`` asks for the log-probability of each choice's first token as the answer's
+    first token (:attr:`Completion.choice_logprobs`), read before any grammar: what a
+    calibrated label answer needs (:mod:`autotune.evaluate.calibration`).
     """
 
     temperature: float = 0.0
@@ -51,6 +55,7 @@ class SamplingParams:
     response_schema: str | None = None
     grammar: str | None = None
     stop_rule: StopRule | None = None
+    choices: tuple[str, ...] = ()
 
     def with_(self, **changes: object) -> SamplingParams:
         """A copy with some fields changed."""
@@ -74,6 +79,10 @@ class Completion:
     latency_s: float
     model: str
     cached: bool = False
+    choice_logprobs: tuple[float, ...] | None = None
+    """Per requested choice, the log-probability (over the whole vocabulary) of its first
+    token as the answer's first token; None when the backend cannot tell, or when two
+    choices share a first token."""
 
     @property
     def total_tokens(self) -> int:

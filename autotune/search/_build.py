@@ -17,6 +17,7 @@ from autotune.search.base import BaseSearcher, SearchSpace
 from autotune.search.demos import draw_demo_sets, split_train
 from autotune.search.evolution import EvolutionSearcher
 from autotune.search.operators.base import BaseOperator
+from autotune.search.operators.calibrate import Calibrate
 from autotune.search.operators.guide import LabelGuide
 from autotune.search.operators.rewrite import RewriteSection
 from autotune.search.operators.structural import (
@@ -55,7 +56,7 @@ def default_operators(meta_llm: BaseLLM, settings: SearchSettings) -> list[BaseO
         max_tokens=min(EDIT_MAX_TOKENS, settings.meta_max_tokens),
         seed=settings.seed,
     )
-    return [
+    operators: list[BaseOperator] = [
         RewriteSection(editor),
         LabelGuide(editor),
         DropPart(),
@@ -64,6 +65,7 @@ def default_operators(meta_llm: BaseLLM, settings: SearchSettings) -> list[BaseO
         ChangeFraming(),
         MoveInstruction(),
     ]
+    return [*operators, Calibrate()] if settings.calibrate else operators
 
 
 def build_searcher(

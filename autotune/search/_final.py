@@ -54,7 +54,7 @@ Score = Callable[[PromptParts, Sequence[Case]], EvalResult]
 # "instruction": every instruction section back to the seed's at once.
 ABLATION_ORDER = (
     "instruction", "examples", "steps", "persona", "guide", "context", "format", "demos",
-    "framing",
+    "framing", "calibration",
 )  # fmt: skip
 _TIE = 1e-9
 

@@ -24,10 +24,23 @@ MAX_FEEDBACK_CHARS = 300
 
 @dataclass(frozen=True)
 class CaseScore:
-    """One case's result: its score (``None`` when the call failed) and prompt tokens."""
+    """One case's result: its score (``None`` when the call failed), prompt tokens, and on
+    a label task each label's log-probability as the answer's start (for calibration)."""
 
     score: float | None
     prompt_tokens: int = 0
+    logprobs: Mapping[str, float] | None = None
+
+    def to_record(self) -> list[Any]:
+        found: list[Any] = [self.score, self.prompt_tokens]
+        if self.logprobs is not None:
+            found.append({label: round(value, 4) for label, value in self.logprobs.items()})
+        return found
+
+    @classmethod
+    def from_record(cls, item: Sequence[Any]) -> CaseScore:
+        logprobs = item[2] if len(item) > 2 else None
+        return cls(item[0], int(item[1]), None if logprobs is None else dict(logprobs))
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,11 @@ class Candidate:
         values = list(values)
         return statistics.fmean(values) if values else None
 
+    def label_logprobs(self, split: str = SEARCH_SPLIT) -> list[Mapping[str, float]]:
+        """The labels' log-probabilities on the scored cases of ``split`` that have them."""
+        found = self.rows.get(split, {}).values()
+        return [r.logprobs for r in found if r.score is not None and r.logprobs is not None]
+
     def tokens(self, split: str = SEARCH_SPLIT, cases: Iterable[str] | None = None) -> float:
         """Mean prompt tokens per call: the candidate's cost and the tie-breaker."""
         found = self.rows.get(split, {})
@@ -99,7 +117,7 @@ class Candidate:
         found = self.rows.setdefault(split, {})
         for row in rows:
             score = None if row.error is not None else row.score
-            found[row.case_id] = CaseScore(score, row.prompt_tokens)
+            found[row.case_id] = CaseScore(score, row.prompt_tokens, row.choice_logprobs)
             self.calls += row.calls
             if split == SEARCH_SPLIT and row.error is None and not row.passed:
                 self._remember(row)
@@ -117,7 +135,7 @@ class Candidate:
             "operator": self.operator,
             "status": self.status,
             "rows": {
-                split: {case: [r.score, r.prompt_tokens] for case, r in found.items()}
+                split: {case: r.to_record() for case, r in found.items()}
                 for split, found in self.rows.items()
             },
             "feedback": [[f.case_id, f.output, f.reason] for f in self.feedback],
@@ -129,7 +147,7 @@ class Candidate:
     @classmethod
     def from_record(cls, number: int, data: Mapping[str, Any]) -> Candidate:
         rows = {
-            split: {case: CaseScore(pair[0], int(pair[1])) for case, pair in found.items()}
+            split: {case: CaseScore.from_record(item) for case, item in found.items()}
             for split, found in data.get("rows", {}).items()
         }
         return cls(

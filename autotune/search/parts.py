@@ -23,7 +23,7 @@ from autotune.prompt import Demo, InstructionPosition, Prompt
 SectionName = Literal["persona", "context", "steps", "format", "examples"]
 SECTIONS: tuple[SectionName, ...] = ("persona", "context", "steps", "format", "examples")
 PartName = Literal["persona", "context", "steps", "format", "examples", "demos", "framing"]
-PARTS: tuple[str, ...] = (*SECTIONS, "demos", "framing", "position")
+PARTS: tuple[str, ...] = (*SECTIONS, "demos", "framing", "position", "calibration")
 
 _HEADER = re.compile(r"^\s*#{1,6}\s*\w+", re.MULTILINE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
@@ -48,6 +48,7 @@ class PromptParts:
     position: InstructionPosition = "system"
     answer_strategy: str = "direct"
     temperature: float = 0.0
+    calibration: tuple[tuple[str, float], ...] = ()
 
     def section(self, name: str) -> str:
         """The text of one section (``""`` when empty)."""
@@ -61,9 +62,11 @@ class PromptParts:
         return dataclasses.replace(self, **changes)
 
     def present(self) -> list[str]:
-        """The parts a drop could remove: non-empty sections, and the demos if any."""
+        """The parts a drop could remove: non-empty sections, the demos and the
+        calibration if any."""
         found: list[str] = [name for name in SECTIONS if self.section(name).strip()]
-        return [*found, "demos"] if self.demos else found
+        found += ["demos"] if self.demos else []
+        return [*found, "calibration"] if self.calibration else found
 
     def system_text(self) -> str:
         """The sections as the prompt's instruction, in a fixed order."""
@@ -79,6 +82,7 @@ class PromptParts:
             answer_strategy=self.answer_strategy,
             instruction_position=self.position,
             temperature=self.temperature,
+            calibration=self.calibration,
             name=name,
         )
 
@@ -95,6 +99,7 @@ class PromptParts:
     def from_dict(cls, data: dict[str, Any]) -> PromptParts:
         values = dict(data)
         values["demos"] = tuple(Demo.of(d["inputs"], str(d["output"])) for d in data["demos"])
+        values["calibration"] = tuple((str(k), float(v)) for k, v in data.get("calibration", ()))
         return cls(**values)
 
     @classmethod
@@ -114,6 +119,7 @@ class PromptParts:
             position=prompt.instruction_position,
             answer_strategy=prompt.answer_strategy,
             temperature=prompt.temperature or 0.0,
+            calibration=prompt.calibration,
         )
 
 

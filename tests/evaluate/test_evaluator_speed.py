@@ -48,4 +48,4 @@ def test_rule_keeps_the_other_sampling_parameters() -> None:
     params = SamplingParams(temperature=0.3, max_tokens=7, seed=5)
     Evaluator(llm, LABEL, params=params).evaluate(PROMPT, CASES[:1])
     sent = llm.requests[0][1]
-    assert sent.with_(stop_rule=None, grammar=None) == params
+    assert sent.with_(stop_rule=None, grammar=None, choices=()) == params

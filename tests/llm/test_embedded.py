@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import jinja2
+import numpy as np
 import pytest
 from llm_http_doubles import CountingProxy
 
@@ -108,3 +111,45 @@ def test_a_choice_grammar_holds_the_embedded_answer_to_one_choice() -> None:
     llm = LlamaCppLLM(n_ctx=512)
     answers = {llm.execute(QUESTION, params.with_(seed=seed)).text for seed in range(4)}
     assert answers <= set(choices)
+
+
+@pytest.mark.embedded
+def test_choice_logprobs_are_the_models_first_token_probabilities() -> None:
+    labels = ("positive", "negative")
+    params = SamplingParams(max_tokens=4, grammar=choice_grammar(labels), choices=labels)
+    texts = ["A moving, wonderful film.", "A dull and boring mess."]
+    system = "Classify the sentiment of the review as positive or negative."
+    asks = [[Message("system", system), Message("user", f"Input: {t}\nAnswer:")] for t in texts]
+    llm = LlamaCppLLM(n_ctx=512)
+    batched = llm.execute_many([(messages, params) for messages in asks])
+    alone = llm.execute(asks[0], params)
+    llama = load_llama(llm.model_path, 512, None)
+    for messages, outcome in zip(asks, batched, strict=True):
+        assert not isinstance(outcome, Exception) and outcome.choice_logprobs is not None
+        expected = _first_token_logprobs(llama, messages, labels)
+        # A context of several streams sums in another order than the model's own.
+        assert outcome.choice_logprobs == pytest.approx(expected, abs=0.1)
+        assert outcome.text == labels[int(np.argmax(outcome.choice_logprobs))]
+    assert alone.choice_logprobs == pytest.approx(batched[0].choice_logprobs, abs=0.1)
+    assert llm.execute(asks[0], params.with_(choices=())).choice_logprobs is None
+
+
+def _first_token_logprobs(
+    llama: Any, messages: list[Message], labels: tuple[str, ...]
+) -> list[float]:
+    """What llama-cpp-python's own context gives: the log-softmax at each label's first
+    token after the chat template's assistant header."""
+    template = jinja2.Template(llama.metadata["tokenizer.chat_template"])
+    text = template.render(messages=[m.to_dict() for m in messages], add_generation_prompt=True)
+    llama.reset()
+    llama.eval(llama.tokenize(text.encode(), add_bos=False, special=True))
+    import llama_cpp
+
+    logits = np.ctypeslib.as_array(
+        llama_cpp.llama_get_logits_ith(llama.ctx, -1), (llama.n_vocab(),)
+    )
+    logits = logits.astype(np.float64)
+    logits -= logits.max()
+    total = np.log(np.exp(logits).sum())
+    firsts = [llama.tokenize(label.encode(), add_bos=False, special=False)[0] for label in labels]
+    return [float(logits[token] - total) for token in firsts]

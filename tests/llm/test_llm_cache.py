@@ -117,8 +117,32 @@ def test_schema_is_versioned_and_wal_enabled(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:
         names = [row[0] for row in conn.execute("SELECT name FROM _migrations")]
         mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-    assert names == ["001_responses"]
+    assert names == ["001_responses", "002_choice_logprobs"]
     assert mode == "wal"
+
+
+def test_choice_logprobs_round_trip_and_an_old_file_is_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    with sqlite3.connect(path) as conn:  # a cache file as the first version wrote it
+        conn.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied REAL)")
+        conn.execute(_FIRST_SCHEMA)
+        conn.execute("INSERT INTO _migrations VALUES ('001_responses', 0)")
+    inner = ScriptedLLM(["positive"], logprobs=lambda messages, params: (-0.25, -1.5))
+    params = SamplingParams(choices=("positive", "negative"))
+    first = CachedLLM(inner, path).execute(HELLO, params)
+    again = CachedLLM(ScriptedLLM(["other"]), path).execute(HELLO, params)
+    assert again.cached and again.choice_logprobs == first.choice_logprobs == (-0.25, -1.5)
+    plain = CachedLLM(ScriptedLLM(["other"]), path).execute(HELLO, SamplingParams())
+    assert not plain.cached  # asking for choices is part of the key
+
+
+_FIRST_SCHEMA = """
+CREATE TABLE responses (
+    key TEXT PRIMARY KEY, backend TEXT NOT NULL, model TEXT NOT NULL, text TEXT NOT NULL,
+    finish_reason TEXT NOT NULL, prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL, latency_s REAL NOT NULL, created_at REAL NOT NULL
+)
+"""
 
 
 def test_concurrent_threads_share_one_cache_safely(tmp_path: Path) -> None:

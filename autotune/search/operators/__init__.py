@@ -1,6 +1,7 @@
 """Operators of the evolutionary searcher: one base, one small module per kind."""
 
 from autotune.search.operators.base import BaseOperator, Child, OperatorContext
+from autotune.search.operators.calibrate import Calibrate
 from autotune.search.operators.guide import LabelGuide
 from autotune.search.operators.rewrite import RewriteSection
 from autotune.search.operators.structural import (
@@ -13,6 +14,7 @@ from autotune.search.operators.structural import (
 
 __all__ = [
     "BaseOperator",
+    "Calibrate",
     "ChangeFraming",
     "Child",
     "DropPart",

@@ -19,7 +19,8 @@ MERGEABLE = (*SECTIONS, "demos", "user_template", "position")
 
 
 class DropPart(BaseOperator):
-    """Removes one section, or all demos: junk that does not earn its tokens goes."""
+    """Removes one section, all demos, or the calibration: junk that does not earn its
+    tokens goes."""
 
     name: ClassVar[str] = "drop"
 
@@ -32,8 +33,8 @@ class DropPart(BaseOperator):
 
 
 def without(parts: PromptParts, part: str) -> PromptParts:
-    """``parts`` without one section, or without demos."""
-    return parts.with_(demos=()) if part == "demos" else parts.with_(**{part: ""})
+    """``parts`` without one section, or without demos or calibration."""
+    return parts.with_(**{part: () if part in ("demos", "calibration") else ""})
 
 
 class MergeParents(BaseOperator):

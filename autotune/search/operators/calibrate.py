@@ -1,0 +1,45 @@
+"""The ``calibrate`` operator: read a label task's answers against the labels' lean.
+
+It needs no Meta-LLM and no model call: the parent's search cases already hold each
+label's log-probability (the evaluator asks for them on label tasks), so the bias is
+estimated from those unlabelled inputs (see :mod:`autotune.evaluate.calibration`). The
+child is then judged like any other: on a fresh mini-batch against its parent, and in
+the final phase it is kept only if removing it lowers the validation score.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from autotune.evaluate.calibration import Bias, estimate_bias
+from autotune.search.candidate import Candidate
+from autotune.search.operators.base import BaseOperator, Child, OperatorContext
+
+_SAME = 0.05
+"""Largest change of any label's log bias that counts as no new calibration."""
+
+
+class Calibrate(BaseOperator):
+    """Sets the parent's calibration from the label probabilities of its search cases."""
+
+    name: ClassVar[str] = "calibrate"
+
+    def targets(self, parent: Candidate, context: OperatorContext) -> list[str]:
+        bias = estimate_bias(parent.label_logprobs())
+        if bias is None or _same(bias, parent.parts.calibration):
+            return []
+        return ["calibrate"]
+
+    def apply(self, parent: Candidate, target: str, context: OperatorContext) -> Child:
+        bias = estimate_bias(parent.label_logprobs())
+        if bias is None:
+            return Child(None, (parent.number,), note="no label probabilities to calibrate on")
+        lean = ", ".join(f"{label} {value:+.2f}" for label, value in bias)
+        return Child(parent.parts.with_(calibration=bias), (parent.number,), note=f"lean {lean}")
+
+
+def _same(bias: Bias, current: Bias) -> bool:
+    old = dict(current)
+    return set(old) == {label for label, _ in bias} and all(
+        abs(value - old[label]) < _SAME for label, value in bias
+    )

@@ -1,0 +1,105 @@
+"""The calibrate operator and a calibration's way through candidates and the final phase."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import cast
+
+from autotune.bench.case import Case
+from autotune.evaluate.calibration import MIN_INPUTS
+from autotune.evaluate.results import CaseResult, EvalResult
+from autotune.search._final import FinalPhase
+from autotune.search.candidate import Candidate, CaseScore
+from autotune.search.operators.base import OperatorContext
+from autotune.search.operators.calibrate import Calibrate
+from autotune.search.operators.structural import without
+from autotune.search.parts import PromptParts
+
+SEED = PromptParts(context="Classify the text.", user_template="{text}")
+NO_CONTEXT = cast(OperatorContext, None)  # the operator reads only its parent
+
+
+def _logprobs(p_positive: float) -> dict[str, float]:
+    return {"positive": math.log(p_positive), "negative": math.log(1 - p_positive)}
+
+
+def _parent(parts: PromptParts, n_cases: int, with_logprobs: bool = True) -> Candidate:
+    rows = {
+        f"c{i}": CaseScore(1.0, 10, _logprobs(0.9 if i % 2 else 0.5) if with_logprobs else None)
+        for i in range(n_cases)
+    }
+    return Candidate(3, parts, status="accepted", rows={"train": rows})
+
+
+def test_a_child_is_calibrated_on_its_parents_search_cases() -> None:
+    parent = _parent(SEED, MIN_INPUTS)
+    operator = Calibrate()
+    assert operator.targets(parent, NO_CONTEXT) == ["calibrate"]
+    child = operator.apply(parent, "calibrate", NO_CONTEXT)
+    assert child.parts is not None and child.parents == (3,)
+    bias = dict(child.parts.calibration)
+    assert math.isclose(bias["positive"], math.log(0.7))
+    assert child.parts.with_(calibration=()) == SEED  # nothing else changed
+
+
+def test_no_calibration_without_enough_label_probabilities_or_when_already_set() -> None:
+    operator = Calibrate()
+    assert operator.targets(_parent(SEED, MIN_INPUTS - 1), NO_CONTEXT) == []
+    assert operator.targets(_parent(SEED, 20, with_logprobs=False), NO_CONTEXT) == []
+    done = operator.apply(_parent(SEED, MIN_INPUTS), "calibrate", NO_CONTEXT).parts
+    assert done is not None
+    assert operator.targets(_parent(done, MIN_INPUTS), NO_CONTEXT) == []
+
+
+def test_label_probabilities_and_the_calibration_survive_the_study_record() -> None:
+    parent = _parent(SEED.with_(calibration=(("positive", -0.4), ("negative", -1.1))), 3)
+    again = Candidate.from_record(parent.number, parent.to_record())
+    assert again.parts == parent.parts
+    assert again.label_logprobs() == [
+        {k: round(v, 4) for k, v in row.items()} for row in parent.label_logprobs()
+    ]
+    assert without(parent.parts, "calibration") == SEED
+    assert "calibration" in parent.parts.present()
+
+
+VALIDATION = tuple(Case(f"v{i}", {"text": f"t{i}"}, "negative") for i in range(20))
+TEST = tuple(Case(f"t{i}", {"text": f"t{i}"}, "negative") for i in range(4))
+GOOD = "Negative texts are about dull films."
+BIAS = (("positive", -0.4), ("negative", -1.1))
+
+
+def _score(calibration_helps: bool) -> object:
+    """Half the cases right; a good Context adds a quarter, and so does a calibration
+    that helps."""
+
+    def right(parts: PromptParts, i: int) -> bool:
+        calibrated = calibration_helps and bool(parts.calibration)
+        return i % 2 == 0 or (GOOD in parts.context and i % 4 == 1) or (calibrated and i % 4 == 3)
+
+    def score(parts: PromptParts, cases: Sequence[Case]) -> EvalResult:
+        rows = [
+            CaseResult(c.id, {}, "", "x", c.expected, float(right(parts, i)), prompt_tokens=10)
+            for i, c in enumerate(cases)
+        ]
+        return EvalResult.from_rows(rows, ["label"])
+
+    return score
+
+
+def _final_winner(calibration_helps: bool) -> PromptParts:
+    def rows(value: float) -> dict[str, dict[str, CaseScore]]:
+        return {"train": {f"c{i}": CaseScore(value, 10) for i in range(10)}}
+
+    good = SEED.with_(context=f"Classify the text. {GOOD}", calibration=BIAS)
+    finalist = Candidate(4, good, operator="calibrate", status="accepted", rows=rows(1.0))
+    seed = Candidate(0, SEED, status="accepted", rows=rows(0.5))
+    phase = FinalPhase(_score(calibration_helps), n_finalists=1, ablate=True)  # type: ignore[arg-type]
+    outcome = phase.run(SEED, [finalist, seed], VALIDATION, TEST)
+    assert GOOD in outcome.winner.parts.context
+    return outcome.winner.parts
+
+
+def test_the_final_phase_keeps_a_calibration_only_where_it_pays() -> None:
+    assert _final_winner(calibration_helps=True).calibration == BIAS
+    assert _final_winner(calibration_helps=False).calibration == ()
