@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from autotune.llm._openai_logprobs import choice_logprobs, first_token_alternatives
 from autotune.llm.stop import StopRule
 from autotune.llm.types import Completion, Message
 
@@ -37,6 +38,8 @@ class StreamReader:
     deltas: int = 0
     usage: dict[str, Any] = field(default_factory=dict)
     decided: bool = False
+    choices: tuple[str, ...] = ()
+    alternatives: list[Any] | None = None  # the first token's top_logprobs, if sent
 
     def feed(self, chunk: Any) -> bool:
         """Take one chunk; True once the answer is decided (stop reading)."""
@@ -46,6 +49,8 @@ class StreamReader:
             self.usage = dict(chunk["usage"])
         self.model = str(chunk.get("model") or self.model)
         for choice in chunk.get("choices") or ():
+            if self.alternatives is None and self.choices:
+                self.alternatives = first_token_alternatives(choice)
             content = (choice.get("delta") or {}).get("content")
             if content:
                 self.text += str(content)
@@ -67,6 +72,11 @@ class StreamReader:
             completion_tokens=int(self.usage.get("completion_tokens") or self.deltas),
             latency_s=latency_s,
             model=self.model,
+            choice_logprobs=(
+                None
+                if self.alternatives is None
+                else choice_logprobs(self.alternatives, self.choices)
+            ),
         )
 
 

@@ -35,6 +35,11 @@ from openai._types import RequestOptions
 from autotune.errors import FatalLLMError, LLMError
 from autotune.llm._aiohttp_transport import async_http_client
 from autotune.llm._deadline import remaining_s
+from autotune.llm._openai_logprobs import (
+    choice_logprobs,
+    first_token_alternatives,
+    logprob_request,
+)
 from autotune.llm._openai_stream import StreamReader, aread_stream, read_stream, streaming_request
 from autotune.llm.base import BaseLLM
 from autotune.llm.stop import StopRule
@@ -119,12 +124,15 @@ class OpenAICompatLLM(BaseLLM):
             try:
                 options: RequestOptions = {"timeout": self._attempt_timeout()}
                 if params.stop_rule is not None:
-                    completion = self._streamed(messages, request, params.stop_rule, options)
+                    completion = self._streamed(
+                        messages, request, params.stop_rule, options, params.choices
+                    )
                 else:
                     raw = self._sync_client().post(
                         _CHAT_PATH, body=request, cast_to=httpx.Response, options=options
                     )
-                    completion = self._completion(raw.text, time.perf_counter() - start)
+                    latency = time.perf_counter() - start
+                    completion = self._completion(raw.text, latency, params.choices)
                 self._answered = True
                 return completion
             except (_MalformedBody, _OutOfTime, openai.OpenAIError) as exc:
@@ -141,13 +149,16 @@ class OpenAICompatLLM(BaseLLM):
             try:
                 options: RequestOptions = {"timeout": self._attempt_timeout()}
                 if params.stop_rule is not None:
-                    completion = await self._astreamed(messages, request, params.stop_rule, options)
+                    completion = await self._astreamed(
+                        messages, request, params.stop_rule, options, params.choices
+                    )
                 else:
                     client = self._loop_client()
                     raw = await client.post(
                         _CHAT_PATH, body=request, cast_to=httpx.Response, options=options
                     )
-                    completion = self._completion(raw.text, time.perf_counter() - start)
+                    latency = time.perf_counter() - start
+                    completion = self._completion(raw.text, latency, params.choices)
                 self._answered = True
                 return completion
             except (_MalformedBody, _OutOfTime, openai.OpenAIError) as exc:
@@ -163,9 +174,10 @@ class OpenAICompatLLM(BaseLLM):
         request: dict[str, Any],
         rule: StopRule,
         options: RequestOptions,
+        choices: tuple[str, ...] = (),
     ) -> Completion:
         """One streamed attempt that hangs up once ``rule`` says the answer is decided."""
-        reader = StreamReader(rule, messages, self.model_id)
+        reader = StreamReader(rule, messages, self.model_id, choices=choices)
         start = time.perf_counter()
         stream = self._sync_client().post(
             _CHAT_PATH,
@@ -180,7 +192,7 @@ class OpenAICompatLLM(BaseLLM):
         except ValueError as exc:  # a chunk that is not JSON or not an object
             raise _MalformedBody(f"{type(exc).__name__}: {exc}") from None
         if body is not None:  # the server ignored "stream": a whole answer
-            return self._completion(body, time.perf_counter() - start)
+            return self._completion(body, time.perf_counter() - start, choices)
         return reader.completion(time.perf_counter() - start)
 
     async def _astreamed(
@@ -189,8 +201,9 @@ class OpenAICompatLLM(BaseLLM):
         request: dict[str, Any],
         rule: StopRule,
         options: RequestOptions,
+        choices: tuple[str, ...] = (),
     ) -> Completion:
-        reader = StreamReader(rule, messages, self.model_id)
+        reader = StreamReader(rule, messages, self.model_id, choices=choices)
         start = time.perf_counter()
         stream = await self._loop_client().post(
             _CHAT_PATH,
@@ -205,7 +218,7 @@ class OpenAICompatLLM(BaseLLM):
         except ValueError as exc:
             raise _MalformedBody(f"{type(exc).__name__}: {exc}") from None
         if body is not None:
-            return self._completion(body, time.perf_counter() - start)
+            return self._completion(body, time.perf_counter() - start, choices)
         return reader.completion(time.perf_counter() - start)
 
     def close(self) -> None:
@@ -260,6 +273,7 @@ class OpenAICompatLLM(BaseLLM):
         seed = params.effective_seed()
         if seed is not None:
             request["seed"] = seed
+        request.update(logprob_request(params.choices))
         if params.response_schema is not None and self._structured:
             schema = json.loads(params.response_schema)
             request["response_format"] = {
@@ -301,12 +315,13 @@ class OpenAICompatLLM(BaseLLM):
             self._async_client = (loop, client)
         return self._async_client[1]
 
-    def _completion(self, body: str, latency_s: float) -> Completion:
+    def _completion(self, body: str, latency_s: float, choices: tuple[str, ...] = ()) -> Completion:
         try:
             data = json.loads(body)
             choice = data["choices"][0]
             text = choice["message"]["content"] or ""
             usage = data.get("usage") or {}
+            top = first_token_alternatives(choice)
             return Completion(
                 text=str(text),
                 finish_reason=str(choice.get("finish_reason") or "stop"),
@@ -314,6 +329,9 @@ class OpenAICompatLLM(BaseLLM):
                 completion_tokens=int(usage.get("completion_tokens") or 0),
                 latency_s=latency_s,
                 model=str(data.get("model") or self.model_id),
+                choice_logprobs=None
+                if top is None or not choices
+                else choice_logprobs(top, choices),
             )
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             raise _MalformedBody(f"{type(exc).__name__}: {exc}") from None

@@ -16,6 +16,7 @@ from autotune.llm import Message, SamplingParams, load_llm
 from autotune.llm.embedded import LlamaCppLLM, load_llama
 from autotune.llm.grammar import choice_grammar
 from autotune.llm.server import LocalServer
+from autotune.metrics.match import CannotEqual
 
 QUESTION = [Message("user", "Name one colour.")]
 SHORT = SamplingParams(max_tokens=8)
@@ -153,3 +154,21 @@ def _first_token_logprobs(
     total = np.log(np.exp(logits).sum())
     firsts = [llama.tokenize(label.encode(), add_bos=False, special=False)[0] for label in labels]
     return [float(logits[token] - total) for token in firsts]
+
+
+def test_a_real_server_reports_choice_logprobs_like_the_embedded_model(
+    local_server: LocalServer,
+) -> None:
+    labels = ("positive", "negative")
+    system = "Classify the sentiment of the review as positive or negative."
+    messages = [Message("system", system), Message("user", "Input: A wonderful film.\nAnswer:")]
+    params = SamplingParams(max_tokens=4, choices=labels)
+    served = load_llm(f"openai:smollm2@{local_server.base_url}", no_cache=True)
+    over_http = served.execute(messages, params)
+    streamed = served.execute(messages, params.with_(stop_rule=CannotEqual("x")))
+    embedded = LlamaCppLLM(n_ctx=512).execute(messages, params)
+    assert over_http.choice_logprobs is not None and embedded.choice_logprobs is not None
+    # Another context (threads, batch) sums in another order: close, the same leader.
+    assert over_http.choice_logprobs == pytest.approx(embedded.choice_logprobs, abs=0.3)
+    assert np.argmax(over_http.choice_logprobs) == np.argmax(embedded.choice_logprobs)
+    assert streamed.choice_logprobs == pytest.approx(over_http.choice_logprobs, abs=0.3)
