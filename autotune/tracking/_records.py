@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -79,8 +80,11 @@ def prompt_markdown(prompt: Prompt) -> str:
     parts += ["", "## User template", prompt.user_template]
     for number, demo in enumerate(prompt.demos, start=1):
         parts += ["", f"## Demo {number}", prompt.render_user(demo.input_dict()), "->", demo.output]
-    parts += ["", f"answer strategy: {prompt.answer_strategy}", ""]
-    return "\n".join(parts)
+    parts += ["", f"answer strategy: {prompt.answer_strategy}"]
+    if prompt.calibration:  # answers are read against each label's mean probability
+        lean = ", ".join(f"{label} {math.exp(bias):.2f}" for label, bias in prompt.calibration)
+        parts += [f"calibrated (mean label probabilities): {lean}"]
+    return "\n".join([*parts, ""])
 
 
 def prompt_json(prompt: Prompt) -> str:

@@ -1,4 +1,5 @@
 import json
+import math
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ from autotune.tracking import (
     log_eval,
     resolve_tracking_uri,
 )
-from autotune.tracking._records import eval_table, safe_key
+from autotune.tracking._records import eval_table, prompt_markdown, safe_key
 
 PROMPT = Prompt(
     system="Label the sentiment.",
@@ -182,3 +183,12 @@ def test_importing_tracking_does_not_import_mlflow() -> None:
     code = "import sys, autotune.tracking; print('mlflow' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_the_prompt_document_shows_a_calibration() -> None:
+    plain = Prompt(system="Classify.", user_template="{text}")
+    calibrated = plain.with_(calibration=(("positive", math.log(0.7)), ("negative", math.log(0.3))))
+    assert "calibrated" not in prompt_markdown(plain)
+    assert "calibrated (mean label probabilities): positive 0.70, negative 0.30" in (
+        prompt_markdown(calibrated)
+    )
