@@ -106,6 +106,7 @@ class OpenAICompatLLM(BaseLLM):
             raise LLMError(f"{self.endpoint} needs an API key: set ${api_key_env}")
         self._answered = False  # has anything ever answered at this address?
         self._structured = True  # until the server rejects a response_format
+        self._logprobs = True  # until the server rejects logprobs
         self._client: openai.OpenAI | None = None
         self._async_client: tuple[asyncio.AbstractEventLoop, openai.AsyncOpenAI] | None = None
 
@@ -273,7 +274,8 @@ class OpenAICompatLLM(BaseLLM):
         seed = params.effective_seed()
         if seed is not None:
             request["seed"] = seed
-        request.update(logprob_request(params.choices))
+        if self._logprobs:
+            request.update(logprob_request(params.choices))
         if params.response_schema is not None and self._structured:
             schema = json.loads(params.response_schema)
             request["response_format"] = {
@@ -283,15 +285,23 @@ class OpenAICompatLLM(BaseLLM):
         return request
 
     def _drop_schema(self, exc: Exception, request: dict[str, Any]) -> bool:
-        """Whether to ask again without structured output: a server that rejects a
-        request carrying ``response_format`` (400/422) does not support it; from then on
-        this backend sends none and the caller's lenient parser reads the free answer."""
+        """Whether to ask again without structured output or log-probabilities: a server
+        that rejects a request carrying them (400/422) does not support them; from then
+        on this backend sends none (the caller's lenient parser reads the free answer,
+        and answers are not calibrated)."""
         status = exc.status_code if isinstance(exc, openai.APIStatusError) else None
-        if "response_format" not in request or status not in (400, 422):
+        if status not in (400, 422):
             return False
-        self._structured = False
-        del request["response_format"]
-        return True
+        if "response_format" in request:
+            self._structured = False
+            del request["response_format"]
+            return True
+        if "logprobs" in request:
+            self._logprobs = False
+            for key in logprob_request(("any",)):
+                request.pop(key, None)
+            return True
+        return False
 
     def _client_options(self) -> dict[str, Any]:
         return {

@@ -192,6 +192,24 @@ def test_a_server_without_structured_output_is_asked_again_without_the_schema(
     assert "response_format" not in second.body and "response_format" not in third.body
 
 
+def test_a_server_without_logprobs_is_asked_again_without_them(
+    fault_server: FaultServer,
+) -> None:
+    fault_server.play(
+        Act("status", 400, body='{"error": "logprobs are not supported"}'),
+        Act("ok", text="positive"),
+        Act("ok", text="negative"),
+    )
+    params = SamplingParams(max_tokens=8, choices=("positive", "negative"))
+    llm = backend(fault_server)
+    first_answer = llm.execute(MESSAGES, params)
+    assert first_answer.text == "positive" and first_answer.choice_logprobs is None
+    assert llm.execute(MESSAGES, params).text == "negative"
+    first, second, third = fault_server.requests
+    assert first.body["logprobs"] is True and first.body["top_logprobs"] == 20
+    assert "logprobs" not in second.body and "top_logprobs" not in third.body
+
+
 def test_a_server_that_drops_the_connection_is_not_a_dead_address(
     fault_server: FaultServer,
 ) -> None:
