@@ -19,10 +19,8 @@ HTTP Basic auth.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import os
-import random
 import re
 import time
 from collections.abc import Sequence
@@ -40,6 +38,7 @@ from autotune.llm._openai_logprobs import (
     first_token_alternatives,
     logprob_request,
 )
+from autotune.llm._openai_retry import backoff_s, retry_after_s
 from autotune.llm._openai_stream import StreamReader, aread_stream, read_stream, streaming_request
 from autotune.llm.base import BaseLLM
 from autotune.llm.stop import StopRule
@@ -54,7 +53,6 @@ _PLACEHOLDER_KEY = "no-key-needed"
 _KEY_LIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-]{3})[A-Za-z0-9_\-]+")
 _RETRIED_STATUSES = frozenset({408, 409, 429})
 _FATAL_STATUSES = frozenset({401, 402, 403, 404, 405, 407})
-_MAX_RETRY_AFTER_S = 60.0
 # Posting the plain-JSON body through the SDK's generic ``post`` keeps its status errors
 # but skips ``chat.completions.create``'s per-request walk over the typed parameter
 # schema (about 1 ms of CPU a call, which caps concurrent throughput).
@@ -253,8 +251,8 @@ class OpenAICompatLLM(BaseLLM):
                 raise FatalLLMError(message + " (nothing has answered at this address)") from None
             raise LLMError(message, status=status, retryable=retryable) from None
         headers = exc.response.headers if isinstance(exc, openai.APIStatusError) else None
-        wait = _retry_after_s(headers)
-        wait = _backoff_s(attempt) if wait is None else wait
+        wait = retry_after_s(headers)
+        wait = backoff_s(attempt) if wait is None else wait
         left = remaining_s()
         if left is not None and wait >= left:  # no time for another attempt
             tries = f" after {attempt + 1} attempts" if attempt else ""
@@ -391,28 +389,3 @@ def _failure_kind(exc: Exception) -> tuple[str, bool]:
     if isinstance(exc, openai.APIConnectionError):
         return "connection failed", True
     return type(exc).__name__, False
-
-
-def _retry_after_s(headers: httpx.Headers | None) -> float | None:
-    """The server's ``retry-after-ms`` / ``Retry-After`` (seconds or a date), if sane."""
-    if headers is None:
-        return None
-    seconds: float | None = None
-    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        try:
-            seconds = float(headers.get(name, "")) / scale
-            break
-        except ValueError:
-            continue
-    if seconds is None:
-        parsed = email.utils.parsedate_tz(headers.get("retry-after", ""))
-        if parsed is not None:
-            seconds = float(email.utils.mktime_tz(parsed) - time.time())
-    if seconds is None or not 0 < seconds <= _MAX_RETRY_AFTER_S:
-        return None
-    return seconds
-
-
-def _backoff_s(attempt: int) -> float:
-    """The SDK's schedule: 0.5 s doubling up to 8 s, minus up to 25 % jitter."""
-    return min(0.5 * 2.0**attempt, 8.0) * (1 - 0.25 * random.random())
