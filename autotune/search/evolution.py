@@ -8,7 +8,9 @@ scores the child on a mini-batch of search cases where the parent is known (half
 failures, half its successes); a tie is re-checked on a second mini-batch. The child is
 accepted only if it does at least as well as its parent on those cases, ties broken by
 prompt tokens (an equal score counts for a shorter child only); accepted children are
-scored on every search case and join the front when they are best on some case.
+scored on every search case and join the front when they are best on some case. A
+child that only reads answers differently (a calibration) sends its parent's very
+requests, so it is judged on every case the parent was scored on.
 Operators that keep winning are chosen more often.
 """
 
@@ -26,6 +28,7 @@ from autotune.search.base import Ask, BaseSearcher, SearchSpace
 from autotune.search.candidate import Candidate
 from autotune.search.operators.base import BaseOperator, OperatorContext
 from autotune.search.pareto import front_weights, select_parent
+from autotune.search.parts import PromptParts
 from autotune.search.population import Population
 
 _TIE = 1e-9
@@ -66,7 +69,8 @@ class EvolutionSearcher(BaseSearcher):
                 return Ask(candidate)
             known = population.knows(child.parts.fingerprint())
             if known is None:
-                return Ask(candidate, self._minibatch(parent, rng), "minibatch")
+                cases = self._same_requests(parent, child.parts) or self._minibatch(parent, rng)
+                return Ask(candidate, cases, "minibatch")
             candidate.status, candidate.note = "failed", f"same prompt as #{known}"
             if child.calls:
                 break  # a Meta-LLM call was spent: record it
@@ -132,6 +136,17 @@ class EvolutionSearcher(BaseSearcher):
         operator, targets = rng.choices(options, weights=kinds, k=1)[0]
         target = rng.choices(targets, weights=[weight([_label(operator, t)]) for t in targets])[0]
         return operator, target
+
+    def _same_requests(self, parent: Candidate, parts: PromptParts) -> tuple[Case, ...]:
+        """Every search case ``parent`` was scored on, when ``parts`` differ from the parent's
+        only in how answers are read (the calibration): the child sends the very same
+        requests (answered from the response cache), so it is judged on all of them instead
+        of a mini-batch. Measured on AG News: calibrating the seed lifts validation from
+        0.20 to 0.56, yet on 8 cases chosen half from the seed's successes it lost 3 to 4."""
+        if parts.with_(calibration=()) != parent.parts.with_(calibration=()):
+            return ()
+        scored = parent.scores()
+        return tuple(case for case in self.space.search_cases if case.id in scored)
 
     def _minibatch(
         self, parent: Candidate, rng: random.Random, exclude: Collection[str] = ()

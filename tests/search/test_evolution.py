@@ -7,6 +7,7 @@ from autotune.meta.brief import TaskBrief
 from autotune.search.base import Ask, SearchSpace
 from autotune.search.candidate import Candidate, CaseScore
 from autotune.search.evolution import EvolutionSearcher
+from autotune.search.operators.calibrate import Calibrate
 from autotune.search.parts import PromptParts
 from autotune.search.population import Population
 from autotune.search.settings import SearchSettings
@@ -82,3 +83,15 @@ def test_a_child_worse_on_the_first_batch_is_rejected_without_a_recheck() -> Non
     child.parents = (0,)
     assert _tell(searcher, child, Ask(child, CASES[:8], "minibatch"), Population([parent])) is None
     assert child.status == "rejected"
+
+
+def test_a_calibrated_child_is_judged_on_every_case_its_parent_was_scored_on() -> None:
+    lean = {"yes": -0.3, "no": -1.4}  # the same lean on every case: calibration flips some
+    rows = {c.id: CaseScore(float(i % 2), 10, lean) for i, c in enumerate(CASES[:20])}
+    parent = Candidate(0, _space().seed, status="accepted", rows={"train": rows})
+    searcher = EvolutionSearcher(_space(), [Calibrate()])
+    ask = searcher.ask(_Trial(1), Population([parent]))  # type: ignore[arg-type]
+    assert ask.candidate.operator == "calibrate" and ask.candidate.parts.calibration
+    assert ask.stage == "minibatch" and [c.id for c in ask.cases] == [c.id for c in CASES[:20]]
+    other = searcher.ask(_Trial(2), Population([parent]))  # type: ignore[arg-type]
+    assert len(other.cases) == 20  # not a mini-batch of 8, whichever trial draws it
