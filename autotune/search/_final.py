@@ -22,7 +22,10 @@
   reader ..." scored 0.64 on validation, the seed's one line with its demos 0.68).
   Then every part is removed in turn and kept only if its removal lowers the
   validation score (ties go to the shorter prompt), so no junk section survives into
-  a winner; each part's contribution is reported.
+  a winner; each part's contribution is reported. A calibration is re-estimated on
+  the validation inputs (labels unused) before it is judged: the search estimated it
+  for the prompt before ablation (measured on AG News: a bias estimated under the
+  ``Input:`` framing survived the framing's removal).
 * The test split is touched here and nowhere else: only the winner and the seed are
   scored on it, once, so the reported gain is an honest held-out number.
 
@@ -39,6 +42,7 @@ from dataclasses import dataclass, field
 
 from autotune.bench.case import Case
 from autotune.errors import BudgetExceeded
+from autotune.evaluate.calibration import Bias, estimate_bias
 from autotune.evaluate.results import EvalResult, UnusableResult, paired_scored
 from autotune.evaluate.stats import paired_bootstrap_diff_ci
 from autotune.meta.section_edit import has_guide, without_guide
@@ -52,9 +56,12 @@ Score = Callable[[PromptParts, Sequence[Case]], EvalResult]
 # "guide": a label task's guide sentences in the Context (see LabelGuide), tried
 # apart from the rest of the Context so the seed's instruction cannot shelter them.
 # "instruction": every instruction section back to the seed's at once.
+# "bias": a calibration estimated for the prompt as searched is stale once ablation
+# changed what the model sees; "removing" it re-estimates it on the validation inputs
+# (their labels unused), so the calibration step then judges a current one.
 ABLATION_ORDER = (
     "instruction", "examples", "steps", "persona", "guide", "context", "format", "demos",
-    "framing", "calibration",
+    "framing", "bias", "calibration",
 )  # fmt: skip
 _TIE = 1e-9
 
@@ -192,12 +199,12 @@ class FinalPhase:
         labels = sorted(set(self.label_of.values()))
         for index, part in enumerate(ABLATION_ORDER):
             # Asked afresh each step: the seed's instruction put back changes the parts.
-            left = [p for p in ABLATION_ORDER[index:] if _removable(current.parts, p, seed, labels)]
+            left = [p for p in ABLATION_ORDER[index:] if _removable(current, p, seed, labels)]
             if part not in left:
                 continue
             done = len(outcome.contributions)
             self.on_phase("ablation", done, done + len(left))
-            reduced = _remove(current.parts, part, seed, labels)
+            reduced = _remove(current, part, seed, labels)
             result = self._try(outcome, f"ablation of {part}", reduced, validation)
             if result is None:
                 continue
@@ -261,7 +268,11 @@ def _better(challenger: Scored, holder: Scored, label_of: Mapping[str, str]) -> 
     return a > b + _TIE or (abs(a - b) <= _TIE and challenger.tokens() < holder.tokens())
 
 
-def _removable(parts: PromptParts, part: str, seed: PromptParts, labels: Sequence[str]) -> bool:
+def _removable(current: Scored, part: str, seed: PromptParts, labels: Sequence[str]) -> bool:
+    parts = current.parts
+    if part == "bias":
+        fresh = _fresh_bias(current)
+        return fresh is not None and fresh != parts.calibration
     if part == "instruction":
         return any(parts.section(name) != seed.section(name) for name in SECTIONS)
     if part == "framing":
@@ -271,8 +282,20 @@ def _removable(parts: PromptParts, part: str, seed: PromptParts, labels: Sequenc
     return part in parts.present()
 
 
-def _remove(parts: PromptParts, part: str, seed: PromptParts, labels: Sequence[str]) -> PromptParts:
-    """``parts`` without ``part`` (the instruction and the framing: back to the seed's)."""
+def _fresh_bias(current: Scored) -> Bias | None:
+    """A calibrated prompt's bias re-estimated on its validation inputs."""
+    if not current.parts.calibration:
+        return None
+    rows = [row.choice_logprobs for row in current.validation.rows if row.error is None]
+    return estimate_bias([found for found in rows if found is not None])
+
+
+def _remove(current: Scored, part: str, seed: PromptParts, labels: Sequence[str]) -> PromptParts:
+    """The current winner without ``part`` (the instruction and the framing: back to the
+    seed's; the bias: re-estimated)."""
+    parts = current.parts
+    if part == "bias":
+        return parts.with_(calibration=_fresh_bias(current) or parts.calibration)
     if part == "instruction":
         return parts.with_(**{name: seed.section(name) for name in SECTIONS})
     if part == "framing":

@@ -6,6 +6,8 @@ import math
 from collections.abc import Sequence
 from typing import cast
 
+import pytest
+
 from autotune.bench.case import Case
 from autotune.evaluate.calibration import MIN_INPUTS
 from autotune.evaluate.results import CaseResult, EvalResult
@@ -103,3 +105,33 @@ def _final_winner(calibration_helps: bool) -> PromptParts:
 def test_the_final_phase_keeps_a_calibration_only_where_it_pays() -> None:
     assert _final_winner(calibration_helps=True).calibration == BIAS
     assert _final_winner(calibration_helps=False).calibration == ()
+
+
+def test_a_stale_calibration_is_re_estimated_on_the_validation_inputs() -> None:
+    fresh = (("positive", math.log(0.7)), ("negative", math.log(0.3)))
+
+    def right(parts: PromptParts, i: int) -> bool:
+        current = len(parts.calibration) == 2 and all(
+            math.isclose(a, b, abs_tol=1e-6)
+            for (_, a), (_, b) in zip(parts.calibration, fresh, strict=True)
+        )
+        return i % 2 == 0 or (GOOD in parts.context and i % 4 == 1) or (current and i % 4 == 3)
+
+    def score(parts: PromptParts, cases: Sequence[Case]) -> EvalResult:
+        rows = [
+            CaseResult(c.id, {}, "", "x", c.expected, float(right(parts, i)), prompt_tokens=10)
+            for i, c in enumerate(cases)
+        ]
+        for row in rows:  # the same lean on every input: the fresh bias is (0.7, 0.3)
+            row.choice_logprobs = dict(fresh)
+        return EvalResult.from_rows(rows, ["label"])
+
+    rows = {"train": {f"c{i}": CaseScore(1.0, 10) for i in range(10)}}
+    stale = SEED.with_(context=f"Classify the text. {GOOD}", calibration=BIAS)
+    finalist = Candidate(4, stale, operator="calibrate", status="accepted", rows=rows)
+    phase = FinalPhase(score, n_finalists=1, ablate=True)  # type: ignore[arg-type]
+    outcome = phase.run(SEED, [finalist], VALIDATION, TEST)
+    contributions = {c.part: c for c in outcome.contributions}
+    assert contributions["bias"].kept is False  # replaced: 1.0 with the fresh one, 0.75 stale
+    assert contributions["calibration"].kept is True
+    assert dict(outcome.winner.parts.calibration) == pytest.approx(dict(fresh))
