@@ -237,8 +237,7 @@ def print_result(console: Console, result: OptimizationResult, wall_s: float) ->
         )
     if result.contributions:
         shown = ", ".join(
-            f"{c.part} {c.contribution * 100:+.1f} ({'kept' if c.kept else 'dropped'})"
-            for c in result.contributions
+            f"{c.part} {c.contribution * 100:+.1f} ({c.verdict})" for c in result.contributions
         )
         console.print(f"ablation on validation (points each part is worth): {shown}")
     if result.unscored:

@@ -33,7 +33,9 @@ class Contribution:
     ``kept`` is False when removing the part did not lower the validation score: the
     part was dropped from the winner (ties go to the shorter prompt). The part
     ``instruction`` is the searched instruction as a whole, "removed" by putting the
-    seed's back; on a tie the seed's words win, whatever their length.
+    seed's back; on a tie the seed's words win, whatever their length. The part
+    ``bias`` is a calibration's bias as the search estimated it, "removed" by
+    re-estimating it on the validation inputs.
     """
 
     part: str
@@ -44,6 +46,13 @@ class Contribution:
     @property
     def contribution(self) -> float:
         return self.score_with - self.score_without
+
+    @property
+    def verdict(self) -> str:
+        """``kept``, or what happened instead: ``dropped`` (``re-estimated``, a bias)."""
+        if self.kept:
+            return "kept"
+        return "re-estimated" if self.part == "bias" else "dropped"
 
 
 @dataclass(frozen=True)

@@ -133,5 +133,6 @@ def test_a_stale_calibration_is_re_estimated_on_the_validation_inputs() -> None:
     outcome = phase.run(SEED, [finalist], VALIDATION, TEST)
     contributions = {c.part: c for c in outcome.contributions}
     assert contributions["bias"].kept is False  # replaced: 1.0 with the fresh one, 0.75 stale
+    assert contributions["bias"].verdict == "re-estimated"
     assert contributions["calibration"].kept is True
     assert dict(outcome.winner.parts.calibration) == pytest.approx(dict(fresh))
