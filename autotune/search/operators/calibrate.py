@@ -3,8 +3,10 @@
 It needs no Meta-LLM and no model call: the parent's search cases already hold each
 label's log-probability (the evaluator asks for them on label tasks), so the bias is
 estimated from those unlabelled inputs (see :mod:`autotune.evaluate.calibration`). The
-child is then judged like any other: on a fresh mini-batch against its parent, and in
-the final phase it is kept only if removing it lowers the validation score.
+child sends its parent's very requests, so the evolution judges it on every case the
+parent was scored on (answers from the response cache) rather than on a mini-batch; in
+the final phase the bias is re-estimated on the validation inputs and the calibration
+is kept only if removing it lowers the validation score.
 """
 
 from __future__ import annotations
