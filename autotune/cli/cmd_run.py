@@ -225,9 +225,9 @@ def print_result(console: Console, result: OptimizationResult, wall_s: float) ->
     if result.stopped_by:
         console.print(f"stopped early: {result.stopped_by} budget reached (all candidates kept)")
     number = result.best_candidate
-    console.print(
-        "[bold]best prompt[/]" + (f" (candidate {number})" if number is not None else " (the seed)")
-    )
+    origin = f"candidate {number}" if number is not None else "the seed"
+    calibrated = ", answers calibrated" if result.best_prompt.calibration else ""
+    console.print(f"[bold]best prompt[/] ({origin}{calibrated})")
     console.print(result.best_prompt.system or "(empty system text)", markup=False)
     if result.best_prompt.demos:
         console.print(

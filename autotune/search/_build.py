@@ -65,7 +65,7 @@ def default_operators(meta_llm: BaseLLM, settings: SearchSettings) -> list[BaseO
         ChangeFraming(),
         MoveInstruction(),
     ]
-    return [*operators, Calibrate()] if settings.calibrate else operators
+    return [*operators, Calibrate()] if settings.calibrate_search else operators
 
 
 def build_searcher(

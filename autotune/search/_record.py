@@ -33,7 +33,11 @@ def result_of(
 ) -> OptimizationResult:
     """The result of a study whose final phase just ran."""
     winner = outcome.winner
-    best = seed_prompt if winner.number is None else winner.parts.to_prompt("best")
+    best = (  # the seed as the user wrote it, with a calibration if it earned one
+        seed_prompt.with_(calibration=winner.parts.calibration)
+        if winner.number is None
+        else winner.parts.to_prompt("best")
+    )
     return OptimizationResult(
         study_name=study_name,
         searcher=searcher,

@@ -237,6 +237,7 @@ class PromptOptimizer:
             score,
             self.settings.n_validate,
             self.settings.ablate,
+            calibrate=self.settings.calibrate and self.settings.constrain_answers,
             calls_left=lambda: limit - self.final_meter.snapshot().calls,
             bootstrap_seed=self.settings.seed,
             on_phase=self._phase,

@@ -23,8 +23,9 @@ class SearchSettings(BaseModel):
     ``seed``, ``demo_counts``, ``positions``, ``minibatch_size``, ``n_validate``
     (finalists scored on validation), ``ablate``, ``concurrency``, ``max_tokens``,
     ``constrain_answers`` (see :class:`~autotune.evaluate.Evaluator`), ``calibrate``
-    (the evolutionary searcher's calibrate operator, see
-    :mod:`autotune.evaluate.calibration`) and the
+    (the final phase offers the winner calibrated answers, see
+    :mod:`autotune.evaluate.calibration`), ``calibrate_search`` (the evolutionary
+    searcher's calibrate operator) and the
     Meta-LLM's sampling. The evolutionary searcher scores accepted candidates on
     ``search_size`` training cases. TPE (``searcher = "tpe"``) chooses an instruction
     slot (``pool_size`` slots: the seed, ``n_generated`` drafts, refinements), a demo set
@@ -48,9 +49,12 @@ class SearchSettings(BaseModel):
     # Hold task answers to a label metric's labels where the backend decodes with a
     # grammar (llama.cpp): without demos a weak model's free answers are mostly prose.
     constrain_answers: bool = True
-    # Let the evolutionary search calibrate a label task's answers (needs
+    # Offer the winner calibrated label answers in the final phase (needs
     # constrain_answers and a backend that reports label log-probabilities).
     calibrate: bool = True
+    # Let the evolutionary search calibrate candidates too (measured: no better on
+    # average over four benchmark runs and the quickstart, so off by default).
+    calibrate_search: bool = False
     meta_temperature: float = Field(0.7, ge=0.0, le=2.0)
     meta_max_tokens: int = Field(400, ge=16)
     # TPE only

@@ -12,11 +12,13 @@ from autotune.bench.case import Case
 from autotune.evaluate.calibration import MIN_INPUTS
 from autotune.evaluate.results import CaseResult, EvalResult
 from autotune.search._final import FinalPhase
+from autotune.search._record import result_of
 from autotune.search.candidate import Candidate, CaseScore
 from autotune.search.operators.base import OperatorContext
 from autotune.search.operators.calibrate import Calibrate
 from autotune.search.operators.structural import without
 from autotune.search.parts import PromptParts
+from autotune.search.population import Population
 
 SEED = PromptParts(context="Classify the text.", user_template="{text}")
 NO_CONTEXT = cast(OperatorContext, None)  # the operator reads only its parent
@@ -136,3 +138,36 @@ def test_a_stale_calibration_is_re_estimated_on_the_validation_inputs() -> None:
     assert contributions["bias"].verdict == "re-estimated"
     assert contributions["calibration"].kept is True
     assert dict(outcome.winner.parts.calibration) == pytest.approx(dict(fresh))
+
+
+def _leaning_score(calibration_helps: bool) -> object:
+    """Half the cases right; a quarter more once answers are calibrated, if that helps.
+    Every input leans the same way, so the bias is (0.7, 0.3)."""
+
+    def score(parts: PromptParts, cases: Sequence[Case]) -> EvalResult:
+        lifted = calibration_helps and bool(parts.calibration)
+        rows = [
+            CaseResult(c.id, {}, "", "x", c.expected, float(i % 2 == 0 or (lifted and i % 4 == 1)))
+            for i, c in enumerate(cases)
+        ]
+        for row in rows:
+            row.choice_logprobs = {"positive": math.log(0.7), "negative": math.log(0.3)}
+        return EvalResult.from_rows(rows, ["label"])
+
+    return score
+
+
+def test_the_final_phase_offers_the_seed_calibrated_answers_kept_only_when_clearly_better() -> None:
+    seed_only = Candidate(0, SEED, status="accepted", rows={"train": {"c0": CaseScore(0.5, 10)}})
+    for helps in (True, False):
+        phase = FinalPhase(_leaning_score(helps), n_finalists=1, ablate=True, calibrate=True)  # type: ignore[arg-type]
+        outcome = phase.run(SEED, [seed_only], VALIDATION, TEST)
+        assert outcome.winner.number is None  # still the seed's words
+        assert [c.part for c in outcome.contributions] == ["calibration"]
+        assert outcome.contributions[0].kept is helps
+        assert bool(outcome.winner.parts.calibration) is helps
+        result = result_of(
+            "s", "evolution", SEED.to_prompt("seed"), outcome, Population([seed_only]), {}, "run"
+        )
+        assert bool(result.best_prompt.calibration) is helps
+        assert result.best_prompt.system == "Classify the text."
