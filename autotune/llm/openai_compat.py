@@ -135,7 +135,7 @@ class OpenAICompatLLM(BaseLLM):
                 self._answered = True
                 return completion
             except (_MalformedBody, _OutOfTime, openai.OpenAIError) as exc:
-                if self._drop_schema(exc, request):
+                if self._drop_unsupported(exc, request):
                     continue
                 wait = self._retry_wait(exc, attempt)
             time.sleep(wait)
@@ -161,7 +161,7 @@ class OpenAICompatLLM(BaseLLM):
                 self._answered = True
                 return completion
             except (_MalformedBody, _OutOfTime, openai.OpenAIError) as exc:
-                if self._drop_schema(exc, request):
+                if self._drop_unsupported(exc, request):
                     continue
                 wait = self._retry_wait(exc, attempt)
             await asyncio.sleep(wait)
@@ -282,7 +282,7 @@ class OpenAICompatLLM(BaseLLM):
             }
         return request
 
-    def _drop_schema(self, exc: Exception, request: dict[str, Any]) -> bool:
+    def _drop_unsupported(self, exc: Exception, request: dict[str, Any]) -> bool:
         """Whether to ask again without structured output or log-probabilities: a server
         that rejects a request carrying them (400/422) does not support them; from then
         on this backend sends none (the caller's lenient parser reads the free answer,
