@@ -16,9 +16,13 @@ TOP_LOGPROBS = 20
 """How many first tokens to ask for (the OpenAI API's maximum)."""
 
 
+LOGPROB_FIELDS = ("logprobs", "top_logprobs")
+"""The request fields :func:`logprob_request` sets (dropped for a server that rejects them)."""
+
+
 def logprob_request(choices: Sequence[str]) -> dict[str, Any]:
     """The request fields that ask for the first token's alternatives."""
-    return {"logprobs": True, "top_logprobs": TOP_LOGPROBS} if choices else {}
+    return dict(zip(LOGPROB_FIELDS, (True, TOP_LOGPROBS), strict=True)) if choices else {}
 
 
 def first_token_alternatives(choice: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:

@@ -34,6 +34,7 @@ from autotune.errors import FatalLLMError, LLMError
 from autotune.llm._aiohttp_transport import async_http_client
 from autotune.llm._deadline import remaining_s
 from autotune.llm._openai_logprobs import (
+    LOGPROB_FIELDS,
     choice_logprobs,
     first_token_alternatives,
     logprob_request,
@@ -296,7 +297,7 @@ class OpenAICompatLLM(BaseLLM):
             return True
         if "logprobs" in request:
             self._logprobs = False
-            for key in logprob_request(("any",)):
+            for key in LOGPROB_FIELDS:
                 request.pop(key, None)
             return True
         return False

@@ -235,7 +235,7 @@ class FinalPhase:
         inputs (labels unused); kept only when clearly better there, as a change to the
         seed must be. Its requests are the winner's, so they come from the cache."""
         current = outcome.winner
-        bias = None if current.parts.calibration else _fresh_bias(current, force=True)
+        bias = None if current.parts.calibration else _fresh_bias(current)
         if bias is None:
             return
         calibrated = current.parts.with_(calibration=bias)
@@ -299,7 +299,7 @@ def _better(challenger: Scored, holder: Scored, label_of: Mapping[str, str]) -> 
 def _removable(current: Scored, part: str, seed: PromptParts, labels: Sequence[str]) -> bool:
     parts = current.parts
     if part == "bias":
-        fresh = _fresh_bias(current)
+        fresh = _fresh_bias(current) if parts.calibration else None
         return fresh is not None and fresh != parts.calibration
     if part == "instruction":
         return any(parts.section(name) != seed.section(name) for name in SECTIONS)
@@ -310,11 +310,8 @@ def _removable(current: Scored, part: str, seed: PromptParts, labels: Sequence[s
     return part in parts.present()
 
 
-def _fresh_bias(current: Scored, force: bool = False) -> Bias | None:
-    """A calibrated prompt's bias re-estimated on its validation inputs (with ``force``,
-    any prompt's)."""
-    if not current.parts.calibration and not force:
-        return None
+def _fresh_bias(current: Scored) -> Bias | None:
+    """A bias for the prompt, estimated on its validation inputs (labels unused)."""
     rows = [row.choice_logprobs for row in current.validation.rows if row.error is None]
     return estimate_bias([found for found in rows if found is not None])
 

@@ -27,17 +27,20 @@ class Calibrate(BaseOperator):
     name: ClassVar[str] = "calibrate"
 
     def targets(self, parent: Candidate, context: OperatorContext) -> list[str]:
-        bias = estimate_bias(parent.label_logprobs())
-        if bias is None or _same(bias, parent.parts.calibration):
-            return []
-        return ["calibrate"]
+        return [] if _new_bias(parent) is None else ["calibrate"]
 
     def apply(self, parent: Candidate, target: str, context: OperatorContext) -> Child:
-        bias = estimate_bias(parent.label_logprobs())
+        bias = _new_bias(parent)
         if bias is None:
-            return Child(None, (parent.number,), note="no label probabilities to calibrate on")
+            return Child(None, (parent.number,), note="no new calibration for this parent")
         lean = ", ".join(f"{label} {value:+.2f}" for label, value in bias)
         return Child(parent.parts.with_(calibration=bias), (parent.number,), note=f"lean {lean}")
+
+
+def _new_bias(parent: Candidate) -> Bias | None:
+    """The bias of the parent's search cases, unless too few or the one it has."""
+    bias = estimate_bias(parent.label_logprobs())
+    return None if bias is None or _same(bias, parent.parts.calibration) else bias
 
 
 def _same(bias: Bias, current: Bias) -> bool:
