@@ -217,7 +217,7 @@ def main() -> None:
                 elif searcher == "tpe":
                     settings, limit = SearchSettings(searcher="tpe"), evolution_calls
                 else:
-                    settings, limit = SearchSettings(), None
+                    settings, limit = SearchSettings(**ARGS.overrides), None
                 print(f"== {task} / {searcher} (search call budget {limit})", flush=True)
                 run = run_one(task, searcher, settings, Path(tmp), limit)
                 if searcher == "evolution":
@@ -244,7 +244,12 @@ def parse_args() -> argparse.Namespace:
         help="search-call budget of `tpe` when evolution is not run in the same invocation",
     )  # fmt: skip
     parser.add_argument("--tag", default="", help="suffix of the results files' names")
+    parser.add_argument(
+        "--set", nargs="*", default=[], metavar="KEY=JSON",
+        help="a search setting of the evolution runs, e.g. calibrate_search=true",
+    )  # fmt: skip
     args = parser.parse_args()
+    args.overrides = {k: json.loads(v) for k, _, v in (item.partition("=") for item in args.set)}
     args.sizes = QUICK_SIZES if args.quick else SIZES
     return args
 

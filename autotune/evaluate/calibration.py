@@ -24,6 +24,9 @@ Bias = tuple[tuple[str, float], ...]
 MIN_INPUTS = 8
 """Fewest inputs a bias is estimated from: fewer give a bias of mostly noise."""
 
+SAME_BIAS = 0.05
+"""Largest change of any label's log bias that counts as the same calibration."""
+
 
 def _normalized(logprobs: Mapping[str, float]) -> dict[str, float]:
     """The labels' probabilities among themselves (they sum to 1)."""
@@ -58,3 +61,12 @@ def calibrated_answer(logprobs: Mapping[str, float], bias: Bias) -> str | None:
     if not logprobs or set(offsets) != set(logprobs):
         return None
     return max(logprobs, key=lambda label: logprobs[label] - offsets[label])
+
+
+def same_bias(bias: Bias, other: Bias) -> bool:
+    """Whether two biases name the same labels and differ by under :data:`SAME_BIAS`
+    (estimates from the same answers differ in rounding only: the study keeps 4 decimals)."""
+    old = dict(other)
+    return set(old) == {label for label, _ in bias} and all(
+        abs(value - old[label]) < SAME_BIAS for label, value in bias
+    )

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 
 from autotune.bench.case import Case
 from autotune.errors import BudgetExceeded
-from autotune.evaluate.calibration import Bias, estimate_bias
+from autotune.evaluate.calibration import Bias, estimate_bias, same_bias
 from autotune.evaluate.results import EvalResult, UnusableResult, paired_scored
 from autotune.evaluate.stats import paired_bootstrap_diff_ci
 from autotune.meta.section_edit import has_guide, without_guide
@@ -300,7 +300,7 @@ def _removable(current: Scored, part: str, seed: PromptParts, labels: Sequence[s
     parts = current.parts
     if part == "bias":
         fresh = _fresh_bias(current) if parts.calibration else None
-        return fresh is not None and fresh != parts.calibration
+        return fresh is not None and not same_bias(fresh, parts.calibration)
     if part == "instruction":
         return any(parts.section(name) != seed.section(name) for name in SECTIONS)
     if part == "framing":

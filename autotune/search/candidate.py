@@ -9,7 +9,7 @@ comparisons use scored cases only.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -121,6 +121,16 @@ class Candidate:
             self.calls += row.calls
             if split == SEARCH_SPLIT and row.error is None and not row.passed:
                 self._remember(row)
+
+    def forget(self, split: str, case_ids: Collection[str]) -> None:
+        """Drop these cases' rows, their calls and their feedback, before they are scored
+        again: the same requests, read differently. Only one-call answers carry label
+        probabilities, so each row is one call."""
+        found = self.rows.get(split, {})
+        self.calls -= sum(1 for case in case_ids if case in found)
+        for case in case_ids:
+            found.pop(case, None)
+        self.feedback = [f for f in self.feedback if f.case_id not in case_ids]
 
     def _remember(self, row: CaseResult) -> None:
         if len(self.feedback) < MAX_FEEDBACK:

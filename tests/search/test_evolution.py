@@ -5,7 +5,7 @@ from __future__ import annotations
 from autotune.bench.case import Case
 from autotune.meta.brief import TaskBrief
 from autotune.search.base import Ask, SearchSpace
-from autotune.search.candidate import Candidate, CaseScore
+from autotune.search.candidate import Candidate, CaseScore, Feedback
 from autotune.search.evolution import EvolutionSearcher
 from autotune.search.operators.calibrate import Calibrate
 from autotune.search.parts import PromptParts
@@ -95,3 +95,60 @@ def test_a_calibrated_child_is_judged_on_every_case_its_parent_was_scored_on() -
     assert ask.stage == "minibatch" and [c.id for c in ask.cases] == [c.id for c in CASES[:20]]
     other = searcher.ask(_Trial(2), Population([parent]))  # type: ignore[arg-type]
     assert len(other.cases) == 20  # not a mini-batch of 8, whichever trial draws it
+
+
+def _leaning_child(calibrate_search: bool) -> tuple[EvolutionSearcher, Candidate, Population]:
+    """A child that answers "yes" to everything (right on half of 8 cases) against a parent
+    right on 7 of them; its label probabilities lean to "yes" by a constant."""
+    space = _space()
+    space.settings.calibrate_search = calibrate_search
+    parent = _scored(0, {c.id: float(i > 0) for i, c in enumerate(CASES)})
+    parent.status = "accepted"
+    rows = {
+        c.id: CaseScore(
+            1.0 if c.expected == "yes" else 0.0,
+            10,
+            {"yes": -0.1, "no": -2.5} if c.expected == "yes" else {"yes": -0.4, "no": -1.2},
+        )
+        for c in CASES[:8]
+    }
+    child = Candidate(1, PromptParts(context="Answer."), parents=(0,), rows={"train": rows})
+    child.calls = 8
+    child.feedback = [Feedback(c.id, "yes", "wrong") for c in CASES[:8] if c.expected == "no"]
+    return EvolutionSearcher(space, []), child, Population([parent])
+
+
+def test_a_rejected_child_is_read_again_calibrated_on_the_same_cases() -> None:
+    searcher, child, population = _leaning_child(calibrate_search=True)
+    again = _tell(searcher, child, Ask(child, CASES[:8], "minibatch"), population)
+    assert again is not None and again.stage == "calibrated" and again.candidate is child
+    assert [c.id for c in again.cases] == [c.id for c in CASES[:8]]
+    bias = dict(child.parts.calibration)
+    assert bias["yes"] > bias["no"]  # the lean, estimated from its own answers
+    assert child.parts.with_(calibration=()) == PromptParts(context="Answer.")
+    # Its rows are scored again: the raw ones, their calls and feedback are gone.
+    assert child.rows["train"] == {} and child.calls == 0 and child.feedback == []
+    for case in CASES[:8]:  # read calibrated, every case is right
+        child.rows["train"][case.id] = CaseScore(1.0, 10)
+    rest = _tell(searcher, child, again, population)
+    assert rest is not None and rest.stage == "pareto" and len(rest.cases) == len(CASES) - 8
+
+
+def test_a_calibrated_reading_is_tried_once_and_only_when_the_setting_asks() -> None:
+    searcher, child, population = _leaning_child(calibrate_search=True)
+    again = _tell(searcher, child, Ask(child, CASES[:8], "minibatch"), population)
+    assert again is not None
+    for case in CASES[:8]:  # no better calibrated: rejected, not read a third time
+        child.rows["train"][case.id] = CaseScore(0.5, 10, {"yes": -0.1, "no": -2.5})
+    assert _tell(searcher, child, again, population) is None
+    assert child.status == "rejected" and child.parts.calibration
+    searcher, child, population = _leaning_child(calibrate_search=False)
+    assert _tell(searcher, child, Ask(child, CASES[:8], "minibatch"), population) is None
+    assert child.status == "rejected" and not child.parts.calibration
+
+
+def test_a_child_without_label_probabilities_is_not_read_again() -> None:
+    searcher, child, population = _leaning_child(calibrate_search=True)
+    child.rows["train"] = {k: CaseScore(v.score, 10) for k, v in child.rows["train"].items()}
+    assert _tell(searcher, child, Ask(child, CASES[:8], "minibatch"), population) is None
+    assert child.status == "rejected"

@@ -13,12 +13,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from autotune.evaluate.calibration import Bias, estimate_bias
+from autotune.evaluate.calibration import Bias, estimate_bias, same_bias
 from autotune.search.candidate import Candidate
 from autotune.search.operators.base import BaseOperator, Child, OperatorContext
-
-_SAME = 0.05
-"""Largest change of any label's log bias that counts as no new calibration."""
 
 
 class Calibrate(BaseOperator):
@@ -40,11 +37,4 @@ class Calibrate(BaseOperator):
 def _new_bias(parent: Candidate) -> Bias | None:
     """The bias of the parent's search cases, unless too few or the one it has."""
     bias = estimate_bias(parent.label_logprobs())
-    return None if bias is None or _same(bias, parent.parts.calibration) else bias
-
-
-def _same(bias: Bias, current: Bias) -> bool:
-    old = dict(current)
-    return set(old) == {label for label, _ in bias} and all(
-        abs(value - old[label]) < _SAME for label, value in bias
-    )
+    return None if bias is None or same_bias(bias, parent.parts.calibration) else bias
