@@ -12,7 +12,13 @@ import pytest
 from autotune.bench.case import Case
 from autotune.bench.prompt_file import load_prompt, save_prompt
 from autotune.evaluate import Evaluator
-from autotune.evaluate.calibration import MIN_INPUTS, calibrated_answer, estimate_bias
+from autotune.evaluate.calibration import (
+    MIN_INPUTS,
+    SAME_BIAS,
+    calibrated_answer,
+    estimate_bias,
+    same_bias,
+)
 from autotune.llm.fake import ScriptedLLM
 from autotune.llm.types import Message, SamplingParams
 from autotune.metrics import MetricSet, WeightedMetric, build_metric
@@ -59,6 +65,15 @@ def test_a_calibrated_answer_corrects_the_lean() -> None:
     assert calibrated_answer(_logprobs(0.6), bias) == "negative"  # raw argmax: positive
     assert calibrated_answer(_logprobs(0.8), bias) == "positive"
     assert calibrated_answer({"yes": -0.1, "no": -2.0}, bias) is None  # other labels
+
+
+def test_biases_are_the_same_within_the_tolerance_and_for_the_same_labels_only() -> None:
+    bias = (("positive", -0.4), ("negative", -1.1))
+    near = (("negative", -1.1 + SAME_BIAS / 2), ("positive", -0.4))
+    assert same_bias(bias, near) and same_bias(near, bias)
+    assert not same_bias(bias, (("positive", -0.4), ("negative", -1.1 - SAME_BIAS)))
+    assert not same_bias(bias, (("positive", -0.4),))
+    assert not same_bias(bias, ())
 
 
 def test_the_evaluator_records_label_logprobs_and_reads_calibrated_answers() -> None:
