@@ -171,8 +171,7 @@ class FinalPhase:
         seed_search = known[0].scores() if known else {}
         seed_scored = Scored(seed, None, seed_result, search_scores=seed_search)
         outcome = FinalOutcome(seed_scored, seed_scored)
-        finalists = [c for c in ranked if c.parts.fingerprint() != seed.fingerprint()]
-        finalists = finalists[: self.n_finalists]
+        finalists = self._finalists(seed, ranked)
         outcome.finalists.append(Finalist(None, seed_result.mean, None, outcome.seed.tokens()))
         for done, candidate in enumerate(finalists, start=1):
             self.on_phase("finalists", done - 1, len(finalists))
@@ -199,6 +198,22 @@ class FinalPhase:
         ):
             outcome.winner = seed_scored  # a change must beat the seed to replace it
         return outcome
+
+    def _finalists(self, seed: PromptParts, ranked: Sequence[Candidate]) -> list[Candidate]:
+        """The best candidates but the seed, each a different prompt. When the winner is
+        offered calibrated answers anyway, one that differs from the seed or a better
+        finalist only in its calibration takes no slot (on SST-2 the seed's calibrated twin
+        tied the seed on the search cases and took one of the three slots)."""
+        taken = {(seed.with_(calibration=()) if self.calibrate else seed).fingerprint()}
+        chosen: list[Candidate] = []
+        for candidate in ranked:
+            if len(chosen) == self.n_finalists:
+                break
+            parts = candidate.parts.with_(calibration=()) if self.calibrate else candidate.parts
+            if parts.fingerprint() not in taken:
+                taken.add(parts.fingerprint())
+                chosen.append(candidate)
+        return chosen
 
     def _ablate(self, outcome: FinalOutcome, seed: PromptParts, validation: Sequence[Case]) -> None:
         """Greedy backward elimination of the winner's parts on validation."""

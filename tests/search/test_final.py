@@ -214,3 +214,22 @@ def test_a_searched_instruction_no_better_than_the_seeds_gives_way_to_it() -> No
     kept = {c.part: c.kept for c in outcome.contributions}
     assert kept == {"instruction": False, "context": True, "demos": True}
     assert outcome.held_out is not None and outcome.held_out.gain == 0.5
+
+
+def test_finalist_slots_go_to_different_prompts_not_to_calibrated_twins() -> None:
+    bias = (("negative", -0.2), ("positive", -1.7))
+    twin_of_seed = accepted(1, SEED.with_(calibration=bias), 0.9)
+    other = SEED.with_(persona="You are a critic.")
+    ranked = [
+        twin_of_seed,
+        accepted(2, other, 0.8),
+        accepted(3, other.with_(calibration=bias), 0.7),
+    ]
+    ranked.append(accepted(4, SEED.with_(context=f"Classify the text. {GOOD}"), 0.6))
+    calls: list[PromptParts] = []
+    phase = FinalPhase(scripted_score(calls), n_finalists=2, ablate=False, calibrate=True)  # type: ignore[arg-type]
+    outcome = phase.run(SEED, ranked, VALIDATION, ())
+    assert [f.number for f in outcome.finalists] == [None, 2, 4]
+    # Without the calibration offer a calibrated twin is a prompt of its own.
+    phase = FinalPhase(scripted_score(calls), n_finalists=2, ablate=False)  # type: ignore[arg-type]
+    assert [f.number for f in phase.run(SEED, ranked, VALIDATION, ()).finalists] == [None, 1, 2]
