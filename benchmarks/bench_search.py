@@ -165,6 +165,7 @@ def run_one(
             for c in result.contributions
         ],
         "unscored": result.unscored,
+        "finalists": [[f.number, f.validation, f.search] for f in result.finalists],
         "best_prompt": without_data(result.best_prompt.to_dict()),
         "candidate_log": [
             [c.number, c.operator, c.status, c.value, c.note[:160]]

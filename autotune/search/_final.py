@@ -202,8 +202,8 @@ class FinalPhase:
     def _finalists(self, seed: PromptParts, ranked: Sequence[Candidate]) -> list[Candidate]:
         """The best candidates but the seed, each a different prompt. When the winner is
         offered calibrated answers anyway, one that differs from the seed or a better
-        finalist only in its calibration takes no slot (on SST-2 the seed's calibrated twin
-        tied the seed on the search cases and took one of the three slots)."""
+        finalist only in its calibration takes no slot: it would send the same requests
+        and only read them differently. In round 6's four runs this changed no outcome."""
         taken = {(seed.with_(calibration=()) if self.calibrate else seed).fingerprint()}
         chosen: list[Candidate] = []
         for candidate in ranked:

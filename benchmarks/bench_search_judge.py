@@ -1,0 +1,117 @@
+"""How well the search's 30 cases judge fixed prompts, against the validation split.
+
+For the cuts of ``bench_search.py`` (same files, sizes and seeds; the test split is not
+scored), a few fixed variants of the one-line seed are scored on the evolution's search
+cases and on validation, their answers read raw and calibrated (batch calibration: a
+bias from the label probabilities of the same split's inputs, labels unused). It shows
+whether the search could rank the variants the way validation does.
+
+Usage: python benchmarks/bench_search_judge.py [--tasks sst2] [--cuts 0 1]
+Writes benchmarks/results/search_judge.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bench_search import SIZES, write_task
+
+from autotune.bench import load_benchmark, load_prompt
+from autotune.evaluate.calibration import calibrated_answer, estimate_bias
+from autotune.evaluate.evaluator import Evaluator
+from autotune.evaluate.results import CaseResult
+from autotune.llm import load_llm
+from autotune.llm.types import SamplingParams
+from autotune.search._build import build_space
+from autotune.search.operators.structural import balanced_demos
+from autotune.search.parts import PromptParts
+from autotune.search.settings import SearchSettings
+
+RESULTS = Path(__file__).parent / "results"
+FRAMED = "Input: {text}\nAnswer:"
+
+
+def variants(seed: PromptParts, demo_pool: Sequence[Any]) -> dict[str, PromptParts]:
+    """The seed, its framings, and label-balanced demos (drawn with a fixed seed)."""
+    four = balanced_demos(demo_pool, 4, random.Random(0))
+    return {
+        "seed": seed,
+        "seed, Input/Answer framing": seed.with_(user_template=FRAMED),
+        "seed, {text}/Answer framing": seed.with_(user_template="{text}\nAnswer:"),
+        "seed + 4 demos": seed.with_(demos=four),
+        "seed + 4 demos, Input/Answer framing": seed.with_(demos=four, user_template=FRAMED),
+    }
+
+
+def accuracy(rows: Sequence[CaseResult], calibrate: bool) -> float:
+    """Plain accuracy; calibrated with a bias from these rows' own label probabilities."""
+    found = [r.choice_logprobs for r in rows if r.choice_logprobs]
+    bias = estimate_bias(found) if calibrate else None
+    right = 0
+    for row in rows:
+        answer = row.output
+        if bias is not None and row.choice_logprobs:
+            answer = calibrated_answer(row.choice_logprobs, bias) or answer
+        right += answer.strip() == str(row.expected)
+    return right / len(rows)
+
+
+def judge(task: str, cut: int) -> list[dict[str, Any]]:
+    folder = Path(tempfile.mkdtemp())
+    suite, seed_file = write_task(folder, task, SIZES, cut)
+    bench = load_benchmark(suite)
+    space = build_space(bench, load_prompt(seed_file, bench.user_template), SearchSettings())
+    model = load_llm("smollm2", cache_path=folder / "cache.sqlite")
+    params = SamplingParams(temperature=0.0, max_tokens=64, seed=0)
+    evaluator = Evaluator(model, bench.metrics, params=params, concurrency=4)
+    splits = {"search": space.search_cases, "validation": bench.split("validation")}
+    found = []
+    for name, parts in variants(space.seed, space.demo_pool).items():
+        row: dict[str, Any] = {"task": task, "cut": cut, "prompt": name}
+        for split, cases in splits.items():
+            rows = evaluator.evaluate(parts.to_prompt(), cases).rows
+            row[f"{split}_raw"] = accuracy(rows, calibrate=False)
+            row[f"{split}_calibrated"] = accuracy(rows, calibrate=True)
+        print(json.dumps(row), flush=True)
+        found.append(row)
+    return found
+
+
+def table(rows: Sequence[dict[str, Any]]) -> str:
+    head = (
+        "| task | cut | prompt | search raw | search calibrated | validation raw "
+        "| validation calibrated |\n|---|---|---|---|---|---|---|\n"
+    )
+    return head + "".join(
+        f"| {r['task']} | {r['cut']} | {r['prompt']} | {r['search_raw']:.3f} | "
+        f"{r['search_calibrated']:.3f} | {r['validation_raw']:.3f} | "
+        f"{r['validation_calibrated']:.3f} |\n"
+        for r in rows
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tasks", nargs="+", default=["sst2"], choices=["sst2", "agnews"])
+    parser.add_argument("--cuts", nargs="+", type=int, default=[0, 1])
+    args = parser.parse_args()
+    rows = [row for task in args.tasks for cut in args.cuts for row in judge(task, cut)]
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "search_judge.json").write_text(json.dumps(rows, indent=2))
+    (RESULTS / "search_judge.md").write_text(table(rows))
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
