@@ -204,14 +204,17 @@ class FinalPhase:
         offered calibrated answers anyway, one that differs from the seed or a better
         finalist only in its calibration takes no slot: it would send the same requests
         and only read them differently. In round 6's four runs this changed no outcome."""
-        taken = {(seed.with_(calibration=()) if self.calibrate else seed).fingerprint()}
+
+        def prompt(parts: PromptParts) -> str:
+            return (parts.with_(calibration=()) if self.calibrate else parts).fingerprint()
+
+        taken = {prompt(seed)}
         chosen: list[Candidate] = []
         for candidate in ranked:
             if len(chosen) == self.n_finalists:
                 break
-            parts = candidate.parts.with_(calibration=()) if self.calibrate else candidate.parts
-            if parts.fingerprint() not in taken:
-                taken.add(parts.fingerprint())
+            if (key := prompt(candidate.parts)) not in taken:
+                taken.add(key)
                 chosen.append(candidate)
         return chosen
 
