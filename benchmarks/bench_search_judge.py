@@ -1,10 +1,11 @@
-"""How well the search's 30 cases judge fixed prompts, against the validation split.
+"""How well the search's cases judge fixed prompts, against the validation split.
 
 For the cuts of ``bench_search.py`` (same files, sizes and seeds; the test split is not
 scored), a few fixed variants of the one-line seed are scored on the evolution's search
-cases and on validation, their answers read raw and calibrated (batch calibration: a
-bias from the label probabilities of the same split's inputs, labels unused). It shows
-whether the search could rank the variants the way validation does.
+cases (the first 30, the old default search set, and all 60, the current one) and on
+validation, their answers read raw and calibrated (batch calibration: a bias from the
+label probabilities of the same cases' inputs, labels unused). It shows whether the
+search could rank the variants the way validation does.
 
 Usage: python benchmarks/bench_search_judge.py [--tasks sst2] [--cuts 0 1]
 Writes benchmarks/results/search_judge.json and .md.
@@ -28,9 +29,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_search import SIZES, write_task
 
 from autotune.bench import load_benchmark, load_prompt
-from autotune.evaluate.calibration import calibrated_answer, estimate_bias
+from autotune.evaluate.calibration import estimate_bias
 from autotune.evaluate.evaluator import Evaluator
-from autotune.evaluate.results import CaseResult
 from autotune.llm import load_llm
 from autotune.llm.types import SamplingParams
 from autotune.search._build import build_space
@@ -54,49 +54,46 @@ def variants(seed: PromptParts, demo_pool: Sequence[Any]) -> dict[str, PromptPar
     }
 
 
-def accuracy(rows: Sequence[CaseResult], calibrate: bool) -> float:
-    """Plain accuracy; calibrated with a bias from these rows' own label probabilities."""
-    found = [r.choice_logprobs for r in rows if r.choice_logprobs]
-    bias = estimate_bias(found) if calibrate else None
-    right = 0
-    for row in rows:
-        answer = row.output
-        if bias is not None and row.choice_logprobs:
-            answer = calibrated_answer(row.choice_logprobs, bias) or answer
-        right += answer.strip() == str(row.expected)
-    return right / len(rows)
-
-
 def judge(task: str, cut: int) -> list[dict[str, Any]]:
-    folder = Path(tempfile.mkdtemp())
-    suite, seed_file = write_task(folder, task, SIZES, cut)
-    bench = load_benchmark(suite)
-    space = build_space(bench, load_prompt(seed_file, bench.user_template), SearchSettings())
-    model = load_llm("smollm2", cache_path=folder / "cache.sqlite")
-    params = SamplingParams(temperature=0.0, max_tokens=64, seed=0)
-    evaluator = Evaluator(model, bench.metrics, params=params, concurrency=4)
-    splits = {"search": space.search_cases, "validation": bench.split("validation")}
-    found = []
-    for name, parts in variants(space.seed, space.demo_pool).items():
-        row: dict[str, Any] = {"task": task, "cut": cut, "prompt": name}
-        for split, cases in splits.items():
-            rows = evaluator.evaluate(parts.to_prompt(), cases).rows
-            row[f"{split}_raw"] = accuracy(rows, calibrate=False)
-            row[f"{split}_calibrated"] = accuracy(rows, calibrate=True)
-        print(json.dumps(row), flush=True)
-        found.append(row)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        suite, seed_file = write_task(folder, task, SIZES, cut)
+        bench = load_benchmark(suite)
+        seed = load_prompt(seed_file, bench.user_template)
+        space = build_space(bench, seed, SearchSettings(search_size=60))
+        model = load_llm("smollm2", cache_path=folder / "cache.sqlite")
+        params = SamplingParams(temperature=0.0, max_tokens=64, seed=0)
+        evaluator = Evaluator(model, bench.metrics, params=params, concurrency=4)
+        splits = {  # the 30 first: their requests are asked again, from the cache, for 60
+            "search30": space.search_cases[:30],
+            "search60": space.search_cases,
+            "validation": bench.split("validation"),
+        }
+        found = []
+        for name, parts in variants(space.seed, space.demo_pool).items():
+            row: dict[str, Any] = {"task": task, "cut": cut, "prompt": name}
+            for split, cases in splits.items():
+                raw = evaluator.evaluate(parts.to_prompt(), cases)
+                bias = estimate_bias([r.choice_logprobs for r in raw.rows if r.choice_logprobs])
+                # The evaluator reads the same (cached) answers against the bias.
+                calibrated = parts.with_(calibration=bias or ()).to_prompt()
+                row[f"{split}_raw"] = raw.mean
+                row[f"{split}_calibrated"] = evaluator.evaluate(calibrated, cases).mean
+            print(json.dumps(row), flush=True)
+            found.append(row)
     return found
 
 
 def table(rows: Sequence[dict[str, Any]]) -> str:
-    head = (
-        "| task | cut | prompt | search raw | search calibrated | validation raw "
-        "| validation calibrated |\n|---|---|---|---|---|---|---|\n"
+    splits = ("search30", "search60", "validation")
+    head = "| task | cut | prompt | " + " | ".join(
+        f"{split} {reading}" for split in splits for reading in ("raw", "calibrated")
     )
+    head += " |\n|---|---|---|" + "---|" * 2 * len(splits) + "\n"
     return head + "".join(
-        f"| {r['task']} | {r['cut']} | {r['prompt']} | {r['search_raw']:.3f} | "
-        f"{r['search_calibrated']:.3f} | {r['validation_raw']:.3f} | "
-        f"{r['validation_calibrated']:.3f} |\n"
+        f"| {r['task']} | {r['cut']} | {r['prompt']} | "
+        + " | ".join(f"{r[f'{s}_{k}']:.3f}" for s in splits for k in ("raw", "calibrated"))
+        + " |\n"
         for r in rows
     )
 
