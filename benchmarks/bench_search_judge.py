@@ -5,9 +5,11 @@ scored), a few fixed variants of the one-line seed are scored on the evolution's
 cases (the first 30, the old default search set, and all 60, the current one) and on
 validation, their answers read raw and calibrated (batch calibration: a bias from the
 label probabilities of the same cases' inputs, labels unused). It shows whether the
-search could rank the variants the way validation does.
+search could rank the variants the way validation does. With ``--probe N`` they are also
+scored on N more cases of the same seeded sample, outside train, validation and test: an
+estimate of how the variants do on unseen data that leaves the test split untouched.
 
-Usage: python benchmarks/bench_search_judge.py [--tasks sst2] [--cuts 0 1]
+Usage: python benchmarks/bench_search_judge.py [--tasks sst2] [--cuts 0 1] [--probe 300]
 Writes benchmarks/results/search_judge.json and .md.
 """
 
@@ -26,13 +28,16 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_search import SIZES, write_task
+from _datasets import sample_splits
+from bench_search import SIZES, TASKS, write_task
 
 from autotune.bench import load_benchmark, load_prompt
+from autotune.bench.case import Case
 from autotune.evaluate.calibration import estimate_bias
 from autotune.evaluate.evaluator import Evaluator
 from autotune.llm import load_llm
 from autotune.llm.types import SamplingParams
+from autotune.meta.field_names import field_names, named_template
 from autotune.search._build import build_space
 from autotune.search.operators.structural import balanced_demos
 from autotune.search.parts import PromptParts
@@ -42,19 +47,28 @@ RESULTS = Path(__file__).parent / "results"
 FRAMED = "Input: {text}\nAnswer:"
 
 
-def variants(seed: PromptParts, demo_pool: Sequence[Any]) -> dict[str, PromptParts]:
+def variants(seed: PromptParts, demo_pool: Sequence[Any], names: Any) -> dict[str, PromptParts]:
     """The seed, its framings, and label-balanced demos (drawn with a fixed seed)."""
     four = balanced_demos(demo_pool, 4, random.Random(0))
+    named = named_template(seed.user_template, names) if names else seed.user_template
     return {
         "seed": seed,
         "seed, Input/Answer framing": seed.with_(user_template=FRAMED),
         "seed, {text}/Answer framing": seed.with_(user_template="{text}\nAnswer:"),
         "seed + 4 demos": seed.with_(demos=four),
         "seed + 4 demos, Input/Answer framing": seed.with_(demos=four, user_template=FRAMED),
+        f"seed, {named!r} framing (named fields)": seed.with_(user_template=named),
     }
 
 
-def judge(task: str, cut: int) -> list[dict[str, Any]]:
+def probe_cases(task: str, cut: int, size: int) -> tuple[Case, ...]:
+    """``size`` cases of the cut's seeded sample after its train, validation and test
+    cases (the sample grows at its end, so those three splits are unchanged)."""
+    rows = sample_splits(TASKS[task]["file"], {**SIZES, "probe": size}, cut)["probe"]
+    return tuple(Case(f"probe-{i}", {"text": r["text"]}, r["label"]) for i, r in enumerate(rows))
+
+
+def judge(task: str, cut: int, probe: int) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         suite, seed_file = write_task(folder, task, SIZES, cut)
@@ -69,8 +83,11 @@ def judge(task: str, cut: int) -> list[dict[str, Any]]:
             "search60": space.search_cases,
             "validation": bench.split("validation"),
         }
+        if probe:
+            splits["probe"] = probe_cases(task, cut, probe)
+        names = field_names([space.seed.system_text(), bench.description], bench.labels)
         found = []
-        for name, parts in variants(space.seed, space.demo_pool).items():
+        for name, parts in variants(space.seed, space.demo_pool, names).items():
             row: dict[str, Any] = {"task": task, "cut": cut, "prompt": name}
             for split, cases in splits.items():
                 raw = evaluator.evaluate(parts.to_prompt(), cases)
@@ -85,7 +102,7 @@ def judge(task: str, cut: int) -> list[dict[str, Any]]:
 
 
 def table(rows: Sequence[dict[str, Any]]) -> str:
-    splits = ("search30", "search60", "validation")
+    splits = [s for s in ("search30", "search60", "validation", "probe") if f"{s}_raw" in rows[0]]
     head = "| task | cut | prompt | " + " | ".join(
         f"{split} {reading}" for split in splits for reading in ("raw", "calibrated")
     )
@@ -102,8 +119,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tasks", nargs="+", default=["sst2"], choices=["sst2", "agnews"])
     parser.add_argument("--cuts", nargs="+", type=int, default=[0, 1])
+    parser.add_argument("--probe", type=int, default=0, help="cases outside every split")
     args = parser.parse_args()
-    rows = [row for task in args.tasks for cut in args.cuts for row in judge(task, cut)]
+    rows = [row for t in args.tasks for cut in args.cuts for row in judge(t, cut, args.probe)]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "search_judge.json").write_text(json.dumps(rows, indent=2))
     (RESULTS / "search_judge.md").write_text(table(rows))

@@ -18,6 +18,7 @@ from autotune.search.demos import draw_demo_sets, split_train
 from autotune.search.evolution import EvolutionSearcher
 from autotune.search.operators.base import BaseOperator
 from autotune.search.operators.calibrate import Calibrate
+from autotune.search.operators.fields import NameFields
 from autotune.search.operators.guide import LabelGuide
 from autotune.search.operators.rewrite import RewriteSection
 from autotune.search.operators.structural import (
@@ -63,6 +64,7 @@ def default_operators(meta_llm: BaseLLM, settings: SearchSettings) -> list[BaseO
         MergeParents(),
         RedrawDemos(),
         ChangeFraming(),
+        NameFields(),
         MoveInstruction(),
     ]
     return [*operators, Calibrate()] if settings.calibrate_search else operators

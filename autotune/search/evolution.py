@@ -29,7 +29,7 @@ from autotune.evaluate.calibration import estimate_bias, same_bias
 from autotune.evaluate.results import CaseResult
 from autotune.search.base import Ask, BaseSearcher, SearchSpace
 from autotune.search.candidate import SEARCH_SPLIT, Candidate
-from autotune.search.operators.base import BaseOperator, OperatorContext
+from autotune.search.operators.base import BaseOperator, Child, OperatorContext
 from autotune.search.pareto import front_weights, select_parent
 from autotune.search.parts import PromptParts
 from autotune.search.population import Population
@@ -51,6 +51,8 @@ class EvolutionSearcher(BaseSearcher):
         seed = population.seed()
         if seed is None:  # first, or the seed's trial was killed: score it
             return Ask(self.seed_candidate(trial.number), self.space.search_cases, "seed")
+        if (opening := self._opening(trial.number, seed, population)) is not None:
+            return opening
         rng = self._rng(trial.number)
         front = front_weights(population.accepted(), self.space.case_ids())
         parent = population.get(select_parent(front or {seed.number: 1}, rng))
@@ -58,15 +60,7 @@ class EvolutionSearcher(BaseSearcher):
         for _ in range(MAX_DUPLICATES):  # a prompt tried before costs nothing: draw again
             operator, target = self._choose(parent, context)
             child = operator.apply(parent, target, context)
-            candidate = Candidate(
-                number=trial.number,
-                parts=child.parts or parent.parts,
-                parents=child.parents,
-                operator=_label(operator, target),
-                note=child.note,
-                raw=child.raw,
-                calls=child.calls,
-            )
+            candidate = _candidate(trial.number, parent, _label(operator, target), child)
             if child.parts is None:
                 candidate.status = "failed"
                 return Ask(candidate)
@@ -78,6 +72,24 @@ class EvolutionSearcher(BaseSearcher):
             if child.calls:
                 break  # a Meta-LLM call was spent: record it
         return Ask(candidate)
+
+    def _opening(self, number: int, seed: Candidate, population: Population) -> Ask | None:
+        """The seed changed by the next opening operator not yet tried, scored on every
+        search case beside the seed as a second starting point (no mini-batch to win)."""
+        tried = {candidate.operator for candidate in population}
+        context = OperatorContext(self.space, population, {}, self._rng(number), number)
+        for operator in (op for op in self.operators if op.opens):
+            targets = operator.targets(seed, context)
+            targets = [t for t in targets if _label(operator, t) not in tried]
+            if not targets:
+                continue
+            child = operator.apply(seed, targets[0], context)
+            candidate = _candidate(number, seed, _label(operator, targets[0]), child)
+            if child.parts is None or population.knows(child.parts.fingerprint()) is not None:
+                candidate.status = "failed"
+                return Ask(candidate)
+            return Ask(candidate, self.space.search_cases, "opening")
+        return None
 
     def tell(
         self, trial: optuna.Trial, ask: Ask, rows: Sequence[CaseResult], population: Population
@@ -192,6 +204,19 @@ class EvolutionSearcher(BaseSearcher):
         chosen = rng.sample(failed, take_failed)
         chosen += rng.sample(passed, min(len(passed), size - take_failed))
         return tuple(sorted(chosen, key=lambda c: c.id))
+
+
+def _candidate(number: int, parent: Candidate, operator: str, child: Child) -> Candidate:
+    """The candidate record of an operator's child (the parent's parts if it has none)."""
+    return Candidate(
+        number=number,
+        parts=child.parts or parent.parts,
+        parents=child.parents,
+        operator=operator,
+        note=child.note,
+        raw=child.raw,
+        calls=child.calls,
+    )
 
 
 def _label(operator: BaseOperator, target: str) -> str:

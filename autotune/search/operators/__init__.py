@@ -2,6 +2,7 @@
 
 from autotune.search.operators.base import BaseOperator, Child, OperatorContext
 from autotune.search.operators.calibrate import Calibrate
+from autotune.search.operators.fields import NameFields
 from autotune.search.operators.guide import LabelGuide
 from autotune.search.operators.rewrite import RewriteSection
 from autotune.search.operators.structural import (
@@ -21,6 +22,7 @@ __all__ = [
     "LabelGuide",
     "MergeParents",
     "MoveInstruction",
+    "NameFields",
     "OperatorContext",
     "RedrawDemos",
     "RewriteSection",

@@ -54,6 +54,9 @@ class BaseOperator(abc.ABC):
     name: ClassVar[str] = "operator"
     # How often this kind is drawn, relative to the others, before any evidence.
     prior: ClassVar[float] = 1.0
+    # Also applied once to the seed when the search starts, the child scored on every
+    # search case: a change that pays on most tasks need not wait to be drawn.
+    opens: ClassVar[bool] = False
 
     @abc.abstractmethod
     def targets(self, parent: Candidate, context: OperatorContext) -> list[str]:
