@@ -9,8 +9,8 @@ search could rank the variants the way validation does. With ``--probe N`` they 
 scored on N more cases of the same seeded sample, outside train, validation and test: an
 estimate of how the variants do on unseen data that leaves the test split untouched.
 
-Usage: python benchmarks/bench_search_judge.py [--tasks sst2] [--cuts 0 1] [--probe 300]
-Writes benchmarks/results/search_judge.json and .md.
+Usage: python benchmarks/bench_search_judge.py [--tasks sst2] [--cuts 0 1] [--probe 300] [--tag _x]
+Writes benchmarks/results/search_judge<tag>.json and .md.
 """
 
 from __future__ import annotations
@@ -120,11 +120,12 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", default=["sst2"], choices=["sst2", "agnews"])
     parser.add_argument("--cuts", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--probe", type=int, default=0, help="cases outside every split")
+    parser.add_argument("--tag", default="", help="suffix of the result files' names")
     args = parser.parse_args()
     rows = [row for t in args.tasks for cut in args.cuts for row in judge(t, cut, args.probe)]
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "search_judge.json").write_text(json.dumps(rows, indent=2))
-    (RESULTS / "search_judge.md").write_text(table(rows))
+    (RESULTS / f"search_judge{args.tag}.json").write_text(json.dumps(rows, indent=2))
+    (RESULTS / f"search_judge{args.tag}.md").write_text(table(rows))
     print(table(rows))
 
 
