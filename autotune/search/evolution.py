@@ -13,7 +13,9 @@ child that only reads answers differently (a calibration) sends its parent's ver
 requests, so it is judged on every case the parent was scored on. With
 ``calibrate_search`` a rejected child is read once more against its own labels' lean
 (the same requests, answered by the response cache) before it is given up.
-Operators that keep winning are chosen more often.
+Operators that keep winning are chosen more often. An operator that ``opens`` (the
+named-fields framing) is first applied once to the seed and its child scored on every
+search case, a second starting point that need not wait to be drawn.
 """
 
 from __future__ import annotations
