@@ -37,8 +37,9 @@ from autotune.evaluate.calibration import estimate_bias
 from autotune.evaluate.evaluator import Evaluator
 from autotune.llm import load_llm
 from autotune.llm.types import SamplingParams
-from autotune.meta.field_names import field_names, named_template
 from autotune.search._build import build_space
+from autotune.search.base import SearchSpace
+from autotune.search.operators.fields import named_framing
 from autotune.search.operators.structural import balanced_demos
 from autotune.search.parts import PromptParts
 from autotune.search.settings import SearchSettings
@@ -47,18 +48,21 @@ RESULTS = Path(__file__).parent / "results"
 FRAMED = "Input: {text}\nAnswer:"
 
 
-def variants(seed: PromptParts, demo_pool: Sequence[Any], names: Any) -> dict[str, PromptParts]:
-    """The seed, its framings, and label-balanced demos (drawn with a fixed seed)."""
-    four = balanced_demos(demo_pool, 4, random.Random(0))
-    named = named_template(seed.user_template, names) if names else seed.user_template
-    return {
+def variants(space: SearchSpace) -> dict[str, PromptParts]:
+    """The seed, its framings (the named one as the search builds it), and label-balanced
+    demos (drawn with a fixed seed)."""
+    seed = space.seed
+    four = balanced_demos(space.demo_pool, 4, random.Random(0))
+    found = {
         "seed": seed,
         "seed, Input/Answer framing": seed.with_(user_template=FRAMED),
         "seed, {text}/Answer framing": seed.with_(user_template="{text}\nAnswer:"),
         "seed + 4 demos": seed.with_(demos=four),
         "seed + 4 demos, Input/Answer framing": seed.with_(demos=four, user_template=FRAMED),
-        f"seed, {named!r} framing (named fields)": seed.with_(user_template=named),
     }
+    if named := named_framing(space):
+        found[f"seed, {named!r} framing (named fields)"] = seed.with_(user_template=named)
+    return found
 
 
 def probe_cases(task: str, cut: int, size: int) -> tuple[Case, ...]:
@@ -85,9 +89,8 @@ def judge(task: str, cut: int, probe: int) -> list[dict[str, Any]]:
         }
         if probe:
             splits["probe"] = probe_cases(task, cut, probe)
-        names = field_names([space.seed.system_text(), bench.description], bench.labels)
         found = []
-        for name, parts in variants(space.seed, space.demo_pool, names).items():
+        for name, parts in variants(space).items():
             row: dict[str, Any] = {"task": task, "cut": cut, "prompt": name}
             for split, cases in splits.items():
                 raw = evaluator.evaluate(parts.to_prompt(), cases)

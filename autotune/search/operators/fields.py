@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from autotune.meta.field_names import field_names, named_template
+from autotune.search.base import SearchSpace
 from autotune.search.candidate import Candidate
 from autotune.search.operators.base import BaseOperator, Child, OperatorContext
 
@@ -25,20 +26,19 @@ class NameFields(BaseOperator):
     opens: ClassVar[bool] = True
 
     def targets(self, parent: Candidate, context: OperatorContext) -> list[str]:
-        template = self._template(context)
+        template = named_framing(context.space)
         return ["fields"] if template and template != parent.parts.user_template else []
 
     def apply(self, parent: Candidate, target: str, context: OperatorContext) -> Child:
-        template = self._template(context) or parent.parts.user_template
+        template = named_framing(context.space) or parent.parts.user_template
         note = f"fields {template!r}"
         return Child(parent.parts.with_(user_template=template), (parent.number,), note=note)
 
-    @staticmethod
-    def _template(context: OperatorContext) -> str | None:
-        """The seed's framing as a form, or ``None`` (no input name; a multi-line one)."""
-        space = context.space
-        seed_template = space.seed.user_template
-        if "\n" in seed_template.strip():
-            return None
-        names = field_names([space.seed.system_text(), space.brief.description], space.labels)
-        return named_template(seed_template, names) if names else None
+
+def named_framing(space: SearchSpace) -> str | None:
+    """The seed's framing as a form, or ``None`` (no input name; a multi-line framing)."""
+    seed_template = space.seed.user_template
+    if "\n" in seed_template.strip():
+        return None
+    names = field_names([space.seed.system_text(), space.brief.description], space.labels)
+    return named_template(seed_template, names) if names else None
