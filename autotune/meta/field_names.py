@@ -23,7 +23,9 @@ _STOPS = frozenset(
 )
 # Heads that name no input: "the answer is one label", "each word".
 _GENERIC = frozenset(re.findall(r"\w+", "answer answers label labels output word words one"))
-_TOKEN = re.compile(r"[a-z]+|[^a-z\s]")
+_WORD = re.compile(r"[a-z]+")
+# Whole runs of letters, so "résumé" stays one word (and is no name) instead of "r".
+_TOKEN = re.compile(r"[^\W\d_]+|\S")
 _MAX_PHRASE = 3
 
 
@@ -65,7 +67,8 @@ def _phrases(text: str) -> list[tuple[str, bool]]:
             continue
         words = []
         for word in tokens[index + 1 : index + 1 + _MAX_PHRASE]:
-            if not word.isalpha() or word in _STOPS or word in _DETERMINERS:
+            # A name must be a plain word: "à" is alphabetic but no [a-z] run (CI found it).
+            if not _WORD.fullmatch(word) or word in _STOPS or word in _DETERMINERS:
                 break
             words.append(word)
         if not words:

@@ -40,6 +40,11 @@ def test_the_named_template_is_a_form_with_an_answer_cue() -> None:
     assert named_template(" {q} ", FieldNames("problem")) == "Problem: {q}\nAnswer:"
 
 
+def test_a_letter_outside_ascii_is_no_name() -> None:
+    assert field_names(["AÀ"]) is None
+    assert field_names(["a résumé"]) is None
+
+
 @given(st.text(max_size=200), st.lists(st.text(min_size=1, max_size=8), max_size=4))
 def test_any_text_gives_names_of_letters_that_are_not_labels(text: str, labels: list[str]) -> None:
     names = field_names([text], labels)
