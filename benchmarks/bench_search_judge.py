@@ -8,8 +8,12 @@ label probabilities of the same cases' inputs, labels unused). It shows whether 
 search could rank the variants the way validation does. With ``--probe N`` they are also
 scored on N more cases of the same seeded sample, outside train, validation and test: an
 estimate of how the variants do on unseen data that leaves the test split untouched.
+With ``--written`` the variants are the named-fields framed seed with instructions
+written by hand the way a strong Meta-LLM would (a persona, label definitions, steps, a
+format line): how much any instruction text can move this task model.
 
-Usage: python benchmarks/bench_search_judge.py [--tasks sst2] [--cuts 0 1] [--probe 300] [--tag _x]
+Usage: python benchmarks/bench_search_judge.py [--tasks sst2] [--cuts 0 1] [--probe 300]
+       [--written] [--tag _x]
 Writes benchmarks/results/search_judge<tag>.json and .md.
 """
 
@@ -65,6 +69,56 @@ def variants(space: SearchSpace) -> dict[str, PromptParts]:
     return found
 
 
+# Stand-ins for a strong Meta-LLM's section edits, written here (no dataset text).
+WRITTEN: dict[str, dict[str, dict[str, str]]] = {
+    "sst2": {
+        "persona": {"persona": "You are a film critic who reads movie reviews closely."},
+        "label definitions": {
+            "context": "A review is positive when the reviewer praises the film or would "
+            "recommend it, and negative when the reviewer finds fault with it or finds it dull, "
+            "even if some parts are praised."
+        },
+        "steps": {
+            "steps": "First find the words that show the reviewer's opinion of the film, then "
+            "decide which label they support."
+        },
+        "format": {"format": "Answer with one word: positive or negative."},
+    },
+    "agnews": {
+        "persona": {"persona": "You are a news editor who files articles by section."},
+        "label definitions": {
+            "context": "World is politics, wars, governments and international events. Sports "
+            "is games, teams, players and competitions. Business is companies, markets, trade "
+            "and the economy. Sci/Tech is science, computers, software, the internet and space."
+        },
+        "steps": {
+            "steps": "First find what the article is mainly about, then decide which section "
+            "it belongs to."
+        },
+        "format": {"format": "Answer with one word: World, Sports, Business or Sci/Tech."},
+    },
+}
+
+
+def written(space: SearchSpace, task: str) -> dict[str, PromptParts]:
+    """The named-fields framed seed, then each written section added to it, then all."""
+    framed = space.seed.with_(user_template=named_framing(space) or FRAMED)
+    found = {"framed seed": framed}
+    every: dict[str, str] = {}
+    for name, sections in WRITTEN[task].items():
+        found[f"framed seed + {name}"] = _added(framed, sections)
+        every.update(sections)
+    found["framed seed + all four"] = _added(framed, every)
+    return found
+
+
+def _added(parts: PromptParts, sections: dict[str, str]) -> PromptParts:
+    """``parts`` with each of ``sections`` appended to the section of that name."""
+    return parts.with_(
+        **{name: f"{parts.section(name)} {text}".strip() for name, text in sections.items()}
+    )
+
+
 def probe_cases(task: str, cut: int, size: int) -> tuple[Case, ...]:
     """``size`` cases of the cut's seeded sample after its train, validation and test
     cases (the sample grows at its end, so those three splits are unchanged)."""
@@ -72,7 +126,7 @@ def probe_cases(task: str, cut: int, size: int) -> tuple[Case, ...]:
     return tuple(Case(f"probe-{i}", {"text": r["text"]}, r["label"]) for i, r in enumerate(rows))
 
 
-def judge(task: str, cut: int, probe: int) -> list[dict[str, Any]]:
+def judge(task: str, cut: int, probe: int, by_hand: bool = False) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         suite, seed_file = write_task(folder, task, SIZES, cut)
@@ -90,7 +144,8 @@ def judge(task: str, cut: int, probe: int) -> list[dict[str, Any]]:
         if probe:
             splits["probe"] = probe_cases(task, cut, probe)
         found = []
-        for name, parts in variants(space).items():
+        chosen = written(space, task) if by_hand else variants(space)
+        for name, parts in chosen.items():
             row: dict[str, Any] = {"task": task, "cut": cut, "prompt": name}
             for split, cases in splits.items():
                 raw = evaluator.evaluate(parts.to_prompt(), cases)
@@ -123,9 +178,15 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", default=["sst2"], choices=["sst2", "agnews"])
     parser.add_argument("--cuts", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--probe", type=int, default=0, help="cases outside every split")
+    parser.add_argument("--written", action="store_true", help="hand-written instructions")
     parser.add_argument("--tag", default="", help="suffix of the result files' names")
     args = parser.parse_args()
-    rows = [row for t in args.tasks for cut in args.cuts for row in judge(t, cut, args.probe)]
+    rows = [
+        row
+        for t in args.tasks
+        for cut in args.cuts
+        for row in judge(t, cut, args.probe, args.written)
+    ]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"search_judge{args.tag}.json").write_text(json.dumps(rows, indent=2))
     (RESULTS / f"search_judge{args.tag}.md").write_text(table(rows))
