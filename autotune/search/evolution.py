@@ -6,9 +6,11 @@ on a label task, writes or mends a label guide; two front candidates are merged,
 is dropped, the demos are re-drawn, the framing or the instruction's place changes), and
 scores the child on a mini-batch of search cases where the parent is known (half its
 failures, half its successes); a tie is re-checked on a second mini-batch. The child is
-accepted only if it does at least as well as its parent on those cases, ties broken by
-prompt tokens (an equal score counts for a shorter child only); accepted children are
-scored on every search case and join the front when they are best on some case. A
+accepted only if it does at least as well as its parent on those cases, failures and
+successes weighted by their shares of the parent's cases (the batch over-samples the
+rarer kind, so a plain mean would misjudge changes to a strong or a weak parent), ties
+broken by prompt tokens (an equal score counts for a shorter child only); accepted
+children are scored on every search case and join the front when best on some case. A
 child that only reads answers differently (a calibration) sends its parent's very
 requests, so it is judged on every case the parent was scored on. With
 ``calibrate_search`` a rejected child is read once more against its own labels' lean
@@ -21,6 +23,7 @@ search case, a second starting point that need not wait to be drawn.
 from __future__ import annotations
 
 import random
+import statistics
 from collections.abc import Collection, Sequence
 from typing import ClassVar
 
@@ -102,10 +105,11 @@ class EvolutionSearcher(BaseSearcher):
             return None
         scored = candidate.scores()  # every search case it has been scored on so far
         ids = list(scored)
-        mine = candidate.mean(cases=ids)
         parents = [population.get(n) for n in candidate.parents]
-        best = max(parents, key=lambda p: (p.mean(cases=ids) or 0.0, -p.tokens(cases=ids)))
-        theirs = best.mean(cases=ids) or 0.0
+        shares = _strata(parents[0])  # the parent the mini-batch was drawn from
+        mine = _estimate(candidate, ids, shares)
+        best = max(parents, key=lambda p: (_estimate(p, ids, shares) or 0.0, -p.tokens(cases=ids)))
+        theirs = _estimate(best, ids, shares) or 0.0
         if mine is None:
             candidate.status, candidate.note = "failed", "no case of the mini-batch was scored"
             return None
@@ -219,6 +223,48 @@ def _candidate(number: int, parent: Candidate, operator: str, child: Child) -> C
         raw=child.raw,
         calls=child.calls,
     )
+
+
+def _strata(parent: Candidate) -> dict[str, tuple[bool, float]]:
+    """For each search case ``parent`` was scored on: whether it passed, and the share of
+    its scored cases that went the same way."""
+    scores = parent.scores()
+    passed = {case: score >= 1.0 for case, score in scores.items()}
+    share = sum(passed.values()) / len(passed) if passed else 0.0
+    return {case: (ok, share if ok else 1.0 - share) for case, ok in passed.items()}
+
+
+def _estimate(
+    candidate: Candidate, ids: Sequence[str], strata: dict[str, tuple[bool, float]]
+) -> float | None:
+    """``candidate``'s mean on the cases of ``ids``, each kind (the parent passed it, or
+    failed it) weighted by its share of the parent's scored cases.
+
+    The mini-batch takes half of each kind, so a plain mean weighs them equally and
+    favours any change against a strong parent: right on 3 of its 4 failures and 2 of its
+    4 successes, a child scores 0.62 to the parent's 0.50, though it is right on about
+    0.8 x 2/4 + 0.2 x 3/4 = 55% of the cases of a parent right on 80%. Against a parent
+    right on 30%, a child right on 45% of all cases, its errors unrelated to the
+    parent's, scores 0.45 and is rejected. Weighted, both compare as on all the parent's
+    cases. Without a stratum for some case (no parent score), every case counts alike.
+    """
+    scores = candidate.scores()
+    kinds: dict[object, list[float]] = {}
+    weights: dict[object, float] = {}
+    for case in ids:
+        if case not in scores:
+            continue
+        passed, share = strata.get(case, (None, 0.0))
+        kinds.setdefault(passed, []).append(scores[case])
+        weights[passed] = share
+    if not kinds:
+        return None
+    if None in kinds:  # no stratum to weigh by: every case counts alike
+        return statistics.fmean(score for found in kinds.values() for score in found)
+    total = sum(weights.values())
+    if total <= 0:
+        return statistics.fmean(score for found in kinds.values() for score in found)
+    return sum(weights[k] * statistics.fmean(v) for k, v in kinds.items()) / total
 
 
 def _label(operator: BaseOperator, target: str) -> str:

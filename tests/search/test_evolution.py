@@ -1,4 +1,5 @@
-"""The evolution's acceptance: a mini-batch tie is re-checked on fresh cases."""
+"""The evolution's acceptance: failures and successes weighted by their shares, a tie
+re-checked on fresh cases."""
 
 from __future__ import annotations
 
@@ -152,3 +153,38 @@ def test_a_child_without_label_probabilities_is_not_read_again() -> None:
     child.rows["train"] = {k: CaseScore(v.score, 10) for k, v in child.rows["train"].items()}
     assert _tell(searcher, child, Ask(child, CASES[:8], "minibatch"), population) is None
     assert child.status == "rejected"
+
+
+def _batch(parent: Candidate, passed: int, failed: int) -> tuple[Case, ...]:
+    """A mini-batch like the searcher's: ``failed`` cases the parent failed, then
+    ``passed`` it passed."""
+    scores = parent.scores()
+    fails = [c for c in CASES if scores[c.id] < 1.0][:failed]
+    return (*fails, *[c for c in CASES if scores[c.id] >= 1.0][:passed])
+
+
+def test_against_a_strong_parent_broken_successes_outweigh_fixed_failures() -> None:
+    # Right on 19 of 24: a plain mean of 4 failures and 4 successes would rate a child
+    # right on 3 and 2 of them (0.62) above the parent (0.50); weighted, it is worse.
+    parent = _scored(0, {c.id: float(i % 5 != 0) for i, c in enumerate(CASES)})
+    parent.status = "accepted"
+    batch = _batch(parent, passed=4, failed=4)
+    child = _scored(1, {c.id: float(n in (0, 1, 2, 4, 5)) for n, c in enumerate(batch)})
+    child.parents = (0,)
+    searcher = EvolutionSearcher(_space(), [])
+    assert _tell(searcher, child, Ask(child, batch, "minibatch"), Population([parent])) is None
+    assert child.status == "rejected" and "vs #0 0.79" in child.note
+
+
+def test_against_a_weak_parent_a_child_right_on_half_of_both_kinds_is_better() -> None:
+    # Right on 6 of 24: a child right on 2 of 4 failures and 2 of 4 successes ties a plain
+    # mean (0.50 each) but is right on about half of all the parent's cases, not a quarter.
+    parent = _scored(0, {c.id: float(i % 4 == 0) for i, c in enumerate(CASES)})
+    parent.status = "accepted"
+    batch = _batch(parent, passed=4, failed=4)
+    child = _scored(1, {c.id: float(n in (0, 1, 4, 5)) for n, c in enumerate(batch)})
+    child.parents = (0,)
+    searcher = EvolutionSearcher(_space(), [])
+    rest = _tell(searcher, child, Ask(child, batch, "minibatch"), Population([parent]))
+    assert rest is not None and rest.stage == "pareto"
+    assert "8 cases 0.50 vs #0 0.25" in child.note
