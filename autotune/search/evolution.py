@@ -106,10 +106,12 @@ class EvolutionSearcher(BaseSearcher):
         scored = candidate.scores()  # every search case it has been scored on so far
         ids = list(scored)
         parents = [population.get(n) for n in candidate.parents]
-        shares = _strata(parents[0])  # the parent the mini-batch was drawn from
-        mine = _estimate(candidate, ids, shares)
-        best = max(parents, key=lambda p: (_estimate(p, ids, shares) or 0.0, -p.tokens(cases=ids)))
-        theirs = _estimate(best, ids, shares) or 0.0
+        drawn_from = parents[0]  # the parent the mini-batch was drawn from
+        mine = _estimate(candidate, ids, drawn_from)
+        best = max(
+            parents, key=lambda p: (_estimate(p, ids, drawn_from) or 0.0, -p.tokens(cases=ids))
+        )
+        theirs = _estimate(best, ids, drawn_from) or 0.0
         if mine is None:
             candidate.status, candidate.note = "failed", "no case of the mini-batch was scored"
             return None
@@ -225,20 +227,9 @@ def _candidate(number: int, parent: Candidate, operator: str, child: Child) -> C
     )
 
 
-def _strata(parent: Candidate) -> dict[str, tuple[bool, float]]:
-    """For each search case ``parent`` was scored on: whether it passed, and the share of
-    its scored cases that went the same way."""
-    scores = parent.scores()
-    passed = {case: score >= 1.0 for case, score in scores.items()}
-    share = sum(passed.values()) / len(passed) if passed else 0.0
-    return {case: (ok, share if ok else 1.0 - share) for case, ok in passed.items()}
-
-
-def _estimate(
-    candidate: Candidate, ids: Sequence[str], strata: dict[str, tuple[bool, float]]
-) -> float | None:
-    """``candidate``'s mean on the cases of ``ids``, each kind (the parent passed it, or
-    failed it) weighted by its share of the parent's scored cases.
+def _estimate(candidate: Candidate, ids: Sequence[str], drawn_from: Candidate) -> float | None:
+    """``candidate``'s mean on the cases of ``ids``, each kind (``drawn_from`` passed it,
+    or failed it) weighted by its share of ``drawn_from``'s scored cases.
 
     The mini-batch takes half of each kind, so a plain mean weighs them equally and
     favours any change against a strong parent: right on 3 of its 4 failures and 2 of its
@@ -246,25 +237,22 @@ def _estimate(
     0.8 x 2/4 + 0.2 x 3/4 = 55% of the cases of a parent right on 80%. Against a parent
     right on 30%, a child right on 45% of all cases, its errors unrelated to the
     parent's, scores 0.45 and is rejected. Weighted, both compare as on all the parent's
-    cases. Without a stratum for some case (no parent score), every case counts alike.
+    cases. Without a kind for some case (no parent score), every case counts alike.
     """
     scores = candidate.scores()
-    kinds: dict[object, list[float]] = {}
-    weights: dict[object, float] = {}
-    for case in ids:
-        if case not in scores:
-            continue
-        passed, share = strata.get(case, (None, 0.0))
-        kinds.setdefault(passed, []).append(scores[case])
-        weights[passed] = share
-    if not kinds:
+    chosen = [case for case in ids if case in scores]
+    passed = {case: score >= 1.0 for case, score in drawn_from.scores().items()}
+    if not chosen:
         return None
-    if None in kinds:  # no stratum to weigh by: every case counts alike
-        return statistics.fmean(score for found in kinds.values() for score in found)
-    total = sum(weights.values())
-    if total <= 0:
-        return statistics.fmean(score for found in kinds.values() for score in found)
-    return sum(weights[k] * statistics.fmean(v) for k, v in kinds.items()) / total
+    if any(case not in passed for case in chosen):
+        return statistics.fmean(scores[case] for case in chosen)
+    share = {True: statistics.fmean(passed.values())}
+    share[False] = 1.0 - share[True]
+    kinds = {kind: [scores[c] for c in chosen if passed[c] is kind] for kind in share}
+    # A kind present among ``chosen`` has a share above zero: a case of it was scored.
+    present = [kind for kind, found in kinds.items() if found]
+    total = sum(share[kind] for kind in present)
+    return sum(share[kind] * statistics.fmean(kinds[kind]) for kind in present) / total
 
 
 def _label(operator: BaseOperator, target: str) -> str:
